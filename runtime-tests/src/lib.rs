@@ -1,0 +1,1 @@
+//! Harness for nook-runtime behaviour tests (filled by the harness work).
