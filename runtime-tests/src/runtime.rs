@@ -1,0 +1,324 @@
+//! `Runtime`: a runtime binary (nook-runtime or runc) with a private `--root` per test,
+//! driven exactly as an engine would, one command at a time.
+//!
+//! Every command's stdout and stderr go to files, not pipes: after `create` or
+//! `run --detach` the container keeps its stdio open, and a pipe would never reach EOF.
+
+use std::cell::{Cell, RefCell};
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::bundle::{remove_tree, Bundle};
+use crate::env::{fresh_dir, runc_binary, runtime_binary, unique_name};
+
+/// What one runtime command did.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The command line, for messages.
+    pub command: String,
+    /// Exit status; 128+N when killed by signal N.
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// The file that received stdout; a detached container keeps writing to it.
+    pub stdout_path: PathBuf,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.status == 0
+    }
+
+    /// Panic with the whole output unless the command succeeded.
+    pub fn ok(&self) -> &Self {
+        assert!(self.success(), "command failed:\n{self}");
+        self
+    }
+
+    /// Panic unless the command failed.
+    pub fn failed(&self) -> &Self {
+        assert!(!self.success(), "command unexpectedly succeeded:\n{self}");
+        self
+    }
+
+    /// stdout as it is now (a detached container may have written more since).
+    pub fn stdout_now(&self) -> String {
+        fs::read_to_string(&self.stdout_path).unwrap_or_default()
+    }
+
+    /// The last line of stdout that parses as a JSON object (the probe's report).
+    pub fn json(&self) -> Option<Value> {
+        last_json_line(&self.stdout)
+    }
+}
+
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "$ {}\nexit status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.command, self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+/// The last line of `text` that is a JSON object (carriage returns from a tty ignored).
+pub fn last_json_line(text: &str) -> Option<Value> {
+    text.lines().rev().find_map(|l| {
+        let l = l.trim();
+        l.starts_with('{')
+            .then(|| serde_json::from_str::<Value>(l).ok())
+            .flatten()
+            .filter(Value::is_object)
+    })
+}
+
+pub struct Runtime {
+    binary: PathBuf,
+    /// Holds `root/` (the `--root`) and `io/` (captured output).
+    dir: PathBuf,
+    ids: RefCell<Vec<String>>,
+    seq: Cell<usize>,
+    timeout: Duration,
+}
+
+impl Runtime {
+    /// The runtime under test (`$NOOK_RUNTIME`).
+    pub fn under_test() -> Self {
+        Self::with_binary(&runtime_binary())
+    }
+
+    /// The oracle (`$RUNC`).
+    pub fn runc() -> Self {
+        Self::with_binary(&runc_binary())
+    }
+
+    pub fn with_binary(binary: &Path) -> Self {
+        assert!(
+            binary.is_file(),
+            "runtime binary {} not found (build it, or set NOOK_RUNTIME / RUNC)",
+            binary.display()
+        );
+        let dir = fresh_dir("rt-");
+        fs::create_dir_all(dir.join("root")).expect("mkdir root");
+        fs::create_dir_all(dir.join("io")).expect("mkdir io");
+        let secs = std::env::var("NOOK_TEST_TIMEOUT")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(60);
+        Runtime {
+            binary: binary.to_path_buf(),
+            dir,
+            ids: RefCell::new(Vec::new()),
+            seq: Cell::new(0),
+            timeout: Duration::from_secs(secs),
+        }
+    }
+
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
+    /// The `--root` state directory.
+    pub fn root(&self) -> PathBuf {
+        self.dir.join("root")
+    }
+
+    /// A fresh container id (test name + pid + counter), remembered for cleanup.
+    pub fn new_id(&self) -> String {
+        let id = unique_name("");
+        self.ids.borrow_mut().push(id.clone());
+        id
+    }
+
+    /// `<binary> --root <root> ARGS...`, ready for the caller to adjust (fds, env).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg("--root").arg(self.root()).args(args);
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    /// Run a prepared command to completion (with the timeout), capturing its output.
+    pub fn output_of(&self, mut cmd: Command) -> Output {
+        let n = self.seq.get();
+        self.seq.set(n + 1);
+        let out_path = self.dir.join(format!("io/{n}.out"));
+        let err_path = self.dir.join(format!("io/{n}.err"));
+        let out = File::create(&out_path).expect("create stdout file");
+        let err = File::create(&err_path).expect("create stderr file");
+        cmd.stdout(out).stderr(err);
+        let command = format!("{cmd:?}").replace('"', "");
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
+        let deadline = Instant::now() + self.timeout;
+        let status = loop {
+            match child.try_wait().expect("wait for runtime") {
+                Some(st) => break st,
+                None if Instant::now() > deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "timed out after {:?}: {command}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                        self.timeout,
+                        fs::read_to_string(&out_path).unwrap_or_default(),
+                        fs::read_to_string(&err_path).unwrap_or_default()
+                    );
+                }
+                None => std::thread::sleep(Duration::from_millis(5)),
+            }
+        };
+        use std::os::unix::process::ExitStatusExt;
+        let code = status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        Output {
+            command,
+            status: code,
+            stdout: fs::read_to_string(&out_path).unwrap_or_default(),
+            stderr: fs::read_to_string(&err_path).unwrap_or_default(),
+            stdout_path: out_path,
+        }
+    }
+
+    /// Run `<binary> --root <root> ARGS...`.
+    pub fn exec(&self, args: &[&str]) -> Output {
+        self.output_of(self.command(args))
+    }
+
+    fn remember(&self, bundle: &Bundle, id: &str) {
+        bundle.register(&self.binary, &self.root(), id);
+        if !self.ids.borrow().iter().any(|i| i == id) {
+            self.ids.borrow_mut().push(id.to_string());
+        }
+    }
+
+    /// `create --bundle B [EXTRA...] ID` (the config is saved first).
+    pub fn create(&self, bundle: &Bundle, id: &str, extra: &[&str]) -> Output {
+        bundle.save();
+        self.remember(bundle, id);
+        let b = bundle.path().to_string_lossy().into_owned();
+        let mut args = vec!["create", "--bundle", &b];
+        args.extend_from_slice(extra);
+        args.push(id);
+        self.exec(&args)
+    }
+
+    /// `run --bundle B [EXTRA...] ID` (the config is saved first).
+    pub fn run(&self, bundle: &Bundle, id: &str, extra: &[&str]) -> Output {
+        bundle.save();
+        self.run_saved(bundle, id, extra)
+    }
+
+    /// `run` without saving the config again.
+    fn run_saved(&self, bundle: &Bundle, id: &str, extra: &[&str]) -> Output {
+        self.remember(bundle, id);
+        let b = bundle.path().to_string_lossy().into_owned();
+        let mut args = vec!["run", "--bundle", &b];
+        args.extend_from_slice(extra);
+        args.push(id);
+        self.exec(&args)
+    }
+
+    pub fn start(&self, id: &str) -> Output {
+        self.exec(&["start", id])
+    }
+
+    pub fn state(&self, id: &str) -> Output {
+        self.exec(&["state", id])
+    }
+
+    /// `state ID` parsed; panics if the command fails or prints no JSON.
+    pub fn state_json(&self, id: &str) -> Value {
+        let out = self.state(id);
+        out.ok();
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("state JSON: {e}\n{out}"))
+    }
+
+    /// The `status` field of `state ID`, or None when `state` fails.
+    pub fn status_of(&self, id: &str) -> Option<String> {
+        let out = self.state(id);
+        if !out.success() {
+            return None;
+        }
+        let v: Value = serde_json::from_str(&out.stdout).ok()?;
+        v["status"].as_str().map(str::to_string)
+    }
+
+    /// Poll `state` until the status is `want` (or the timeout passes); returns the last seen.
+    pub fn wait_status(&self, id: &str, want: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let st = self.status_of(id);
+            if st.as_deref() == Some(want) || Instant::now() > deadline {
+                return st;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `kill ID [SIGNAL]`.
+    pub fn kill(&self, id: &str, signal: Option<&str>) -> Output {
+        match signal {
+            Some(s) => self.exec(&["kill", id, s]),
+            None => self.exec(&["kill", id]),
+        }
+    }
+
+    pub fn delete(&self, id: &str) -> Output {
+        self.exec(&["delete", id])
+    }
+
+    pub fn delete_force(&self, id: &str) -> Output {
+        self.exec(&["delete", "--force", id])
+    }
+
+    /// `list --format json` parsed into an array (runc prints `null` for none).
+    pub fn list_json(&self) -> Vec<Value> {
+        let out = self.exec(&["list", "--format", "json"]);
+        out.ok();
+        match serde_json::from_str::<Value>(out.stdout.trim()) {
+            Ok(Value::Array(items)) => items,
+            Ok(Value::Null) => Vec::new(),
+            other => panic!("list --format json: not an array ({other:?})\n{out}"),
+        }
+    }
+
+    /// `run` the bundle with `args = ["/probe", SUB...]` under a fresh id; asserts a zero
+    /// exit and returns the probe's JSON line.
+    pub fn run_probe(&self, bundle: &Bundle, sub: &[&str]) -> Value {
+        let (out, json) = self.run_probe_output(bundle, sub);
+        out.ok();
+        json.unwrap_or_else(|| panic!("no JSON line from the probe:\n{out}"))
+    }
+
+    /// Like [`Runtime::run_probe`] but returns the output whatever the exit status.
+    pub fn run_probe_output(&self, bundle: &Bundle, sub: &[&str]) -> (Output, Option<Value>) {
+        bundle.save_probe_args(sub);
+        let id = self.new_id();
+        let out = self.run_saved(bundle, &id, &[]);
+        let json = out.json();
+        (out, json)
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        for id in self.ids.borrow().iter() {
+            let _ = Command::new(&self.binary)
+                .arg("--root")
+                .arg(self.root())
+                .args(["delete", "--force", id])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        remove_tree(&self.dir);
+    }
+}

@@ -1,0 +1,102 @@
+//! Facts about the host, gathered once per command and handed to `plan`.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+
+/// How cgroups are mounted on this host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CgroupLayout {
+    /// cgroup2 mounted at /sys/fs/cgroup.
+    Unified,
+    /// v1 controllers (possibly with an empty cgroup2 beside them).
+    Legacy { controllers: Vec<String> },
+    /// No cgroup filesystem is visible.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub euid: u32,
+    pub egid: u32,
+    /// We already run inside a user namespace (e.g. `unshare -r`, rootless podman).
+    pub in_userns: bool,
+    pub cgroups: CgroupLayout,
+    /// Where `/proc/self/exe` points: the runtime binary, for the hooks' env and logging.
+    pub exe: PathBuf,
+}
+
+impl Host {
+    pub fn detect() -> Host {
+        let uid_map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+        Host {
+            euid: nix::unistd::geteuid().as_raw(),
+            egid: nix::unistd::getegid().as_raw(),
+            in_userns: !is_initial_map(&uid_map),
+            cgroups: cgroup_layout(&std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default()),
+            exe: std::fs::read_link("/proc/self/exe").unwrap_or_default(),
+        }
+    }
+
+    /// Device nodes can be created with mknod only by real root outside any user namespace.
+    pub fn can_mknod(&self) -> bool {
+        self.euid == 0 && !self.in_userns
+    }
+}
+
+/// The initial user namespace maps the whole 32-bit range onto itself.
+pub fn is_initial_map(uid_map: &str) -> bool {
+    let fields: Vec<&str> = uid_map.split_whitespace().collect();
+    fields == ["0", "0", "4294967295"]
+}
+
+/// Read the cgroup layout from mountinfo text.
+pub fn cgroup_layout(mountinfo: &str) -> CgroupLayout {
+    let mut controllers = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else { continue };
+        let target = left.split_whitespace().nth(4).unwrap_or("");
+        let mut r = right.split_whitespace();
+        let fstype = r.next().unwrap_or("");
+        if fstype == "cgroup2" && target == "/sys/fs/cgroup" {
+            return CgroupLayout::Unified;
+        }
+        if fstype == "cgroup" {
+            if let Some(name) = target.strip_prefix("/sys/fs/cgroup/") {
+                controllers.push(name.to_string());
+            }
+        }
+    }
+    if controllers.is_empty() {
+        CgroupLayout::None
+    } else {
+        controllers.sort();
+        CgroupLayout::Legacy { controllers }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_map_is_recognised() {
+        assert!(is_initial_map("         0          0 4294967295\n"));
+        assert!(!is_initial_map("         0       1000          1\n"));
+    }
+
+    #[test]
+    fn hybrid_layout_lists_v1_controllers() {
+        let mi = "30 25 0:26 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n\
+                  31 25 0:27 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n\
+                  32 25 0:28 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n";
+        assert_eq!(
+            cgroup_layout(mi),
+            CgroupLayout::Legacy {
+                controllers: vec!["cpu,cpuacct".into(), "memory".into()]
+            }
+        );
+        let v2 = "30 25 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        assert_eq!(cgroup_layout(v2), CgroupLayout::Unified);
+        assert_eq!(cgroup_layout(""), CgroupLayout::None);
+    }
+}

@@ -1,0 +1,16 @@
+//! nook: a Linux container runtime.
+//!
+//! Data flows in one direction: `cli → spec → plan → launch → kernel`.
+//! See `docs/architecture.md` for the shape and the init recipe.
+
+pub mod cli;
+pub mod container;
+pub mod error;
+pub mod host;
+pub mod kernel;
+pub mod launch;
+pub mod log;
+pub mod plan;
+pub mod spec;
+
+pub use error::{Error, Result};

@@ -1,0 +1,140 @@
+//! `Plan::build(&Spec, &Host)`: a pure function from the configuration and the
+//! host's facts to plain data that the launch code carries out step by step.
+//! No system calls happen here, so everything in it is unit-tested as data.
+#![forbid(unsafe_code)]
+
+mod hooks;
+mod ids;
+mod mounts;
+mod namespaces;
+mod process;
+
+pub use hooks::{HookKind, HookPlan, Hooks};
+pub use ids::{IdMap, IdMaps};
+pub use mounts::{propagation_flag, Device, DeviceKind, DeviceMethod, MountKind, MountOp, DEFAULT_DEVICES};
+pub use namespaces::{NsKind, NsOp};
+pub use process::{CapSets, ProcessPlan, Rlimit};
+
+use crate::error::{Error, Result};
+use crate::host::Host;
+use nix::mount::MsFlags;
+use oci_spec::runtime::Spec;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Everything the launch needs, decided up front.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub rootfs_readonly: bool,
+    pub no_pivot: bool,
+    pub namespaces: Vec<NsOp>,
+    pub id_maps: Option<IdMaps>,
+    /// Propagation applied to "/" before the mounts (rslave unless configured).
+    pub root_propagation: MsFlags,
+    /// Propagation applied to the new root after pivot, if configured.
+    pub rootfs_propagation: Option<MsFlags>,
+    pub mounts: Vec<MountOp>,
+    /// Device nodes to create in /dev (empty when /dev is bind-mounted from the host).
+    pub devices: Vec<Device>,
+    pub device_method: DeviceMethod,
+    pub masked_paths: Vec<PathBuf>,
+    pub readonly_paths: Vec<PathBuf>,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    pub sysctl: Vec<(String, String)>,
+    pub process: ProcessPlan,
+    pub hooks: Hooks,
+    pub annotations: BTreeMap<String, String>,
+    /// Parts of the configuration that this version does not apply, with the reason.
+    pub not_applied: Vec<String>,
+}
+
+/// Options from the command line that shape the plan.
+#[derive(Debug, Clone, Default)]
+pub struct LaunchOptions {
+    pub no_pivot: bool,
+}
+
+impl Plan {
+    pub fn build(id: &str, bundle: &Path, spec: &Spec, host: &Host, opts: &LaunchOptions) -> Result<Plan> {
+        let root = spec.root().as_ref().ok_or_else(|| Error::config("root", "missing"))?;
+        let rootfs = if root.path().is_absolute() {
+            root.path().clone()
+        } else {
+            bundle.join(root.path())
+        };
+        let linux = spec.linux().as_ref().ok_or_else(|| Error::config("linux", "missing"))?;
+        let namespaces = namespaces::plan(linux.namespaces().as_deref().unwrap_or(&[]));
+        let new_userns = namespaces.iter().any(|n| n.kind == NsKind::User && n.path.is_none());
+        let id_maps = ids::plan(linux, new_userns)?;
+        let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), bundle, host)?;
+        let dev_from_host = mounts.iter().any(|m| m.dest == Path::new("/dev") && matches!(m.kind, MountKind::Bind { .. }));
+        let devices = if dev_from_host {
+            Vec::new()
+        } else {
+            mounts::devices(linux.devices().as_deref().unwrap_or(&[]))?
+        };
+        let device_method = if host.can_mknod() && !new_userns {
+            DeviceMethod::Mknod
+        } else {
+            DeviceMethod::Bind
+        };
+        let rootfs_propagation = match linux.rootfs_propagation() {
+            Some(p) => Some(
+                propagation_flag(p)
+                    .ok_or_else(|| Error::config("linux.rootfsPropagation", format!("unknown value {p:?}")))?,
+            ),
+            None => None,
+        };
+        let mut sysctl: Vec<(String, String)> = linux.sysctl().clone().unwrap_or_default().into_iter().collect();
+        sysctl.sort();
+        let mut not_applied = Vec::new();
+        if linux.resources().is_some() {
+            not_applied.push("linux.resources: cgroup limits are not applied by this version".to_string());
+        }
+        if linux.cgroups_path().is_some() {
+            not_applied.push("linux.cgroupsPath: the container is not placed in a cgroup by this version".into());
+        }
+        if linux.seccomp().is_some() {
+            not_applied.push("linux.seccomp: no seccomp filter is loaded by this version".into());
+        }
+        let process = process::plan(spec, &mut not_applied)?;
+        Ok(Plan {
+            id: id.to_string(),
+            bundle: bundle.to_path_buf(),
+            rootfs,
+            rootfs_readonly: root.readonly().unwrap_or(false),
+            no_pivot: opts.no_pivot,
+            namespaces,
+            id_maps,
+            root_propagation: MsFlags::MS_SLAVE | MsFlags::MS_REC,
+            rootfs_propagation,
+            mounts,
+            devices,
+            device_method,
+            masked_paths: linux.masked_paths().clone().unwrap_or_default().into_iter().map(PathBuf::from).collect(),
+            readonly_paths: linux.readonly_paths().clone().unwrap_or_default().into_iter().map(PathBuf::from).collect(),
+            hostname: spec.hostname().clone(),
+            domainname: spec.domainname().clone(),
+            sysctl,
+            process,
+            hooks: hooks::plan(spec.hooks().as_ref()),
+            annotations: spec.annotations().clone().unwrap_or_default().into_iter().collect(),
+            not_applied,
+        })
+    }
+
+    pub fn has_new(&self, kind: NsKind) -> bool {
+        self.namespaces.iter().any(|n| n.kind == kind && n.path.is_none())
+    }
+
+    pub fn has(&self, kind: NsKind) -> bool {
+        self.namespaces.iter().any(|n| n.kind == kind)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,151 @@
+//! Named checks over a parsed spec. Each failure names the JSON field.
+
+use crate::error::{Error, Result};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use std::collections::HashSet;
+
+/// Check what the parser cannot: required fields, consistency between fields.
+pub fn validate(spec: &Spec) -> Result<()> {
+    if spec.version().is_empty() {
+        return Err(Error::config("ociVersion", "missing"));
+    }
+    if !spec.version().starts_with("1.") {
+        return Err(Error::config(
+            "ociVersion",
+            format!("unsupported version {:?} (nook reads 1.x)", spec.version()),
+        ));
+    }
+    let root = spec.root().as_ref().ok_or_else(|| Error::config("root", "missing"))?;
+    if root.path().as_os_str().is_empty() {
+        return Err(Error::config("root.path", "empty"));
+    }
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::config("process", "missing"))?;
+    match process.args() {
+        Some(args) if !args.is_empty() && !args[0].is_empty() => {}
+        _ => return Err(Error::config("process.args", "must name the program to run")),
+    }
+    if !process.cwd().is_absolute() {
+        return Err(Error::config(
+            "process.cwd",
+            format!("{:?} is not an absolute path", process.cwd()),
+        ));
+    }
+    for (i, e) in process.env().iter().flatten().enumerate() {
+        if !e.contains('=') {
+            return Err(Error::config(format!("process.env[{i}]"), format!("{e:?} is not KEY=VALUE")));
+        }
+    }
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        if !m.destination().is_absolute() {
+            return Err(Error::config(
+                format!("mounts[{i}].destination"),
+                format!("{:?} is not an absolute path", m.destination()),
+            ));
+        }
+    }
+    validate_linux(spec)
+}
+
+fn validate_linux(spec: &Spec) -> Result<()> {
+    let Some(linux) = spec.linux() else {
+        return Err(Error::config("linux", "missing"));
+    };
+    let mut seen = HashSet::new();
+    let mut user_ns = false;
+    for (i, ns) in linux.namespaces().iter().flatten().enumerate() {
+        if !seen.insert(ns.typ()) {
+            return Err(Error::config(
+                format!("linux.namespaces[{i}].type"),
+                format!("namespace {} given twice", ns.typ()),
+            ));
+        }
+        if let Some(p) = ns.path() {
+            if !p.is_absolute() {
+                return Err(Error::config(
+                    format!("linux.namespaces[{i}].path"),
+                    format!("{p:?} is not an absolute path"),
+                ));
+            }
+        }
+        if ns.typ() == LinuxNamespaceType::User {
+            user_ns = true;
+        }
+    }
+    let has_maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+        || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+    if has_maps && !user_ns {
+        return Err(Error::config(
+            "linux.uidMappings",
+            "id mappings given without a user namespace",
+        ));
+    }
+    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !seen.contains(&LinuxNamespaceType::Uts) {
+        return Err(Error::config("hostname", "setting a hostname needs a new uts namespace"));
+    }
+    if let Some(p) = linux.rootfs_propagation() {
+        if crate::plan::propagation_flag(p).is_none() {
+            return Err(Error::config("linux.rootfsPropagation", format!("unknown value {p:?}")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::parse;
+
+    fn base() -> serde_json::Value {
+        serde_json::json!({
+            "ociVersion": "1.0.2",
+            "root": {"path": "rootfs"},
+            "process": {"args": ["/bin/true"], "cwd": "/", "user": {"uid": 0, "gid": 0}},
+            "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "uts"}]},
+            "hostname": "h"
+        })
+    }
+
+    fn check(v: serde_json::Value) -> String {
+        let spec = parse(v.to_string().as_bytes()).unwrap();
+        match validate(&spec) {
+            Ok(()) => "ok".into(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn accepts_a_minimal_config() {
+        assert_eq!(check(base()), "ok");
+    }
+
+    #[test]
+    fn names_missing_and_wrong_fields() {
+        let mut v = base();
+        v["process"]["args"] = serde_json::json!([]);
+        assert!(check(v).starts_with("config.json: process.args:"));
+        let mut v = base();
+        v["process"]["cwd"] = "rel".into();
+        assert!(check(v).starts_with("config.json: process.cwd:"));
+        let mut v = base();
+        v.as_object_mut().unwrap().remove("root");
+        assert_eq!(check(v), "config.json: root: missing");
+        let mut v = base();
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "pid"}, {"type": "pid"}]);
+        assert!(check(v).starts_with("config.json: linux.namespaces[1].type:"));
+        let mut v = base();
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "pid"}]);
+        assert!(check(v).starts_with("config.json: hostname:"));
+        let mut v = base();
+        v["ociVersion"] = "2.0".into();
+        assert!(check(v).starts_with("config.json: ociVersion:"));
+        let mut v = base();
+        v["linux"]["rootfsPropagation"] = "sideways".into();
+        assert!(check(v).starts_with("config.json: linux.rootfsPropagation:"));
+        let mut v = base();
+        v["mounts"] = serde_json::json!([{"destination": "tmp", "type": "tmpfs"}]);
+        assert!(check(v).starts_with("config.json: mounts[0].destination:"));
+    }
+}
