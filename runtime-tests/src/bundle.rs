@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use crate::config::{adapt_for_mode, base_config, ConfigExt};
-use crate::env::{fixture_rootfs, fresh_dir, mode};
+use crate::env::{fixture_rootfs, fresh_dir, mode, Mode};
 
 /// A container created in a bundle, remembered so that drop can force-delete it.
 struct Created {
@@ -34,14 +34,18 @@ impl Bundle {
     /// `cp -a` copy of the fixture, which is never touched.
     pub fn new() -> Self {
         let fixture = fixture_rootfs();
-        let dir = fresh_dir("b-");
+        let dir = fresh_dir("nook-b-");
         let rootfs = dir.join("rootfs");
-        let out = Command::new("cp")
-            .arg("-a")
-            .arg(&fixture)
-            .arg(&rootfs)
-            .output()
-            .expect("spawn cp");
+        let mut cp = Command::new("cp");
+        cp.arg("-a");
+        if mode() == Mode::Userns {
+            // Owners other than 0 (home/nook is 1000) are unmapped here: chown would fail.
+            cp.arg("--no-preserve=ownership");
+        }
+        let out = cp.arg(&fixture).arg(&rootfs).output().expect("spawn cp");
+        if !out.status.success() {
+            remove_tree(&dir);
+        }
         assert!(
             out.status.success(),
             "cp -a {} {}: {}",
@@ -173,7 +177,11 @@ pub(crate) fn remove_tree(dir: &Path) {
         .status();
     if dir.exists() {
         // A tree made read-only or immutable by a test: try once more after chmod.
-        let _ = Command::new("chmod").arg("-R").arg("u+rwx").arg(dir).status();
+        let _ = Command::new("chmod")
+            .arg("-R")
+            .arg("u+rwx")
+            .arg(dir)
+            .status();
         let _ = Command::new("rm")
             .arg("-rf")
             .arg("--one-file-system")

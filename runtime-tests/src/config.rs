@@ -132,7 +132,13 @@ pub trait ConfigExt {
     }
     /// The same list for all five capability sets.
     fn caps(&mut self, caps: &[&str]) -> &mut Self {
-        for set in ["bounding", "effective", "permitted", "inheritable", "ambient"] {
+        for set in [
+            "bounding",
+            "effective",
+            "permitted",
+            "inheritable",
+            "ambient",
+        ] {
             self.cap_set(set, caps);
         }
         self
@@ -179,7 +185,14 @@ pub trait ConfigExt {
         self.set("/linux/readonlyPaths", json!(paths))
     }
     /// A `linux.devices` entry (`kind` "c", "b", "p" or "u"), with an allow rule for it.
-    fn add_device(&mut self, path: &str, kind: &str, major: u64, minor: u64, mode: u32) -> &mut Self {
+    fn add_device(
+        &mut self,
+        path: &str,
+        kind: &str,
+        major: u64,
+        minor: u64,
+        mode: u32,
+    ) -> &mut Self {
         let dev = json!({"path": path, "type": kind, "major": major, "minor": minor,
                          "fileMode": mode, "uid": 0, "gid": 0});
         self.push("/linux/devices", dev);
@@ -237,7 +250,10 @@ impl ConfigExt for Value {
     }
 
     fn rlimit(&mut self, kind: &str, soft: u64, hard: u64) -> &mut Self {
-        if let Some(list) = self.pointer_mut("/process/rlimits").and_then(Value::as_array_mut) {
+        if let Some(list) = self
+            .pointer_mut("/process/rlimits")
+            .and_then(Value::as_array_mut)
+        {
             list.retain(|r| r["type"] != kind);
         }
         self.push(

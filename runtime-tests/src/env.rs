@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// The workspace root: the parent of this crate's manifest directory.
 pub fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let root = manifest.parent().expect("runtime-tests has a parent directory");
+    let root = manifest
+        .parent()
+        .expect("runtime-tests has a parent directory");
     root.canonicalize().unwrap_or_else(|_| root.to_path_buf())
 }
 
@@ -111,7 +113,7 @@ pub fn unique_name(prefix: &str) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    base.truncate(28);
+    base.truncate(34);
     format!("{}-{}-{n}", base.trim_end_matches('-'), std::process::id())
 }
 

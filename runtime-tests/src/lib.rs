@@ -1,1 +1,62 @@
-//! Harness for nook-runtime behaviour tests (filled by the harness work).
+//! Harness for nook-runtime behaviour tests.
+//!
+//! The tests in `tests/` drive a runtime binary exactly as an engine does (`create`,
+//! `start`, `state`, `kill`, `delete`, `run`, ...) on throw-away bundles, and read what the
+//! container saw from `/probe`'s JSON report. Nothing here parses shell output.
+//!
+//! - [`Bundle`]: a temp bundle per test: a copy of the fixture rootfs plus a config built
+//!   from [`config::base_config`] and edited with [`ConfigExt`].
+//! - [`Runtime`]: a runtime binary with a private `--root`; [`Runtime::under_test`] is
+//!   `$NOOK_RUNTIME` (default `target/debug/nook-runtime`), [`Runtime::runc`] the oracle.
+//! - [`mode()`] and [`skip!`]: the suite runs as real root and inside `unshare -r`.
+//! - [`assert_nothing_left`]: no state, mount, process or cgroup of a container remains.
+//! - [`diff`]: normalise and compare two probe reports (differential tests).
+//!
+//! See docs/testing.md.
+
+pub mod bundle;
+pub mod caps;
+pub mod config;
+pub mod console;
+pub mod diff;
+pub mod env;
+pub mod leftovers;
+pub mod report;
+pub mod runtime;
+
+pub use bundle::Bundle;
+pub use config::ConfigExt;
+pub use env::{is_runc, mode, Mode};
+pub use leftovers::assert_nothing_left;
+pub use runtime::{Output, Runtime};
+
+/// Skip the current test: print `SKIP <mode> <binary>::<test>: <reason>` on stderr, append
+/// the same line to `$NOOK_SKIP_LOG` (default `target/test-skips.log`), and return.
+#[macro_export]
+macro_rules! skip {
+    ($($reason:tt)+) => {{
+        $crate::env::record_skip(&format!($($reason)+));
+        return;
+    }};
+}
+
+/// Skip the current test in `userns` mode, with a reason.
+#[macro_export]
+macro_rules! skip_in_userns {
+    ($($reason:tt)+) => {{
+        if $crate::mode() == $crate::Mode::Userns {
+            $crate::skip!($($reason)+);
+        }
+    }};
+}
+
+/// A short error text as runtimes print it: the last non-empty line of stderr, or of
+/// the `--log` file when stderr is empty.
+pub fn error_text(out: &Output) -> String {
+    out.stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .to_string()
+}

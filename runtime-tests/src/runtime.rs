@@ -103,7 +103,7 @@ impl Runtime {
             "runtime binary {} not found (build it, or set NOOK_RUNTIME / RUNC)",
             binary.display()
         );
-        let dir = fresh_dir("rt-");
+        let dir = fresh_dir("nook-rt-");
         fs::create_dir_all(dir.join("root")).expect("mkdir root");
         fs::create_dir_all(dir.join("io")).expect("mkdir io");
         let secs = std::env::var("NOOK_TEST_TIMEOUT")
@@ -201,6 +201,12 @@ impl Runtime {
     /// `create --bundle B [EXTRA...] ID` (the config is saved first).
     pub fn create(&self, bundle: &Bundle, id: &str, extra: &[&str]) -> Output {
         bundle.save();
+        self.create_saved(bundle, id, extra)
+    }
+
+    /// `create` with config.json as it is on disk (after [`Bundle::save_probe_args`], or a
+    /// raw config).
+    pub fn create_saved(&self, bundle: &Bundle, id: &str, extra: &[&str]) -> Output {
         self.remember(bundle, id);
         let b = bundle.path().to_string_lossy().into_owned();
         let mut args = vec!["create", "--bundle", &b];
@@ -215,8 +221,8 @@ impl Runtime {
         self.run_saved(bundle, id, extra)
     }
 
-    /// `run` without saving the config again.
-    fn run_saved(&self, bundle: &Bundle, id: &str, extra: &[&str]) -> Output {
+    /// `run` with config.json as it is on disk.
+    pub fn run_saved(&self, bundle: &Bundle, id: &str, extra: &[&str]) -> Output {
         self.remember(bundle, id);
         let b = bundle.path().to_string_lossy().into_owned();
         let mut args = vec!["run", "--bundle", &b];
