@@ -26,6 +26,9 @@ pub enum Error {
     /// config.json is unreadable or does not parse; `field` is the JSON path.
     #[error("config.json: {field}: {msg}")]
     Config { field: String, msg: String },
+    /// config.json is missing or unreadable as a whole.
+    #[error("config.json: {0}")]
+    ConfigFile(String),
     /// The configuration asks for something nook cannot do here.
     #[error("{field}: {msg}")]
     Unsupported { field: String, msg: String },

@@ -1,1 +1,124 @@
-fn main(){}
+//! `nook-runtime`: parse, open the log, call the library, map errors to exit codes.
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+use nook::cli::runtime::{Cli, Command, CreateArgs, ListFormat, LogFormat};
+use nook::container::{self, store::Store, CreateOptions};
+use nook::error::{Error, Result};
+use std::io::Write;
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            std::process::exit(0);
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            eprintln!("nook-runtime: {first}");
+            std::process::exit(1);
+        }
+    };
+    let format = match cli.log_format {
+        LogFormat::Text => nook::log::Format::Text,
+        LogFormat::Json => nook::log::Format::Json,
+    };
+    if let Err(e) = nook::log::init(cli.log.as_ref(), format, cli.debug) {
+        eprintln!("nook-runtime: open log file {}: {e}", cli.log.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
+        std::process::exit(1);
+    }
+    match dispatch(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            let msg = e.to_string();
+            nook::log::error(&msg);
+            eprintln!("nook-runtime: {msg}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn create_options(a: &CreateArgs) -> CreateOptions {
+    CreateOptions {
+        bundle: a.bundle.clone(),
+        pid_file: a.pid_file.clone(),
+        console_socket: a.console_socket.clone(),
+        preserve_fds: a.preserve_fds,
+        no_pivot: a.no_pivot,
+        no_new_keyring: a.no_new_keyring,
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<i32> {
+    if cli.version {
+        println!("nook-runtime version {}\nspec: 1.0.2", env!("CARGO_PKG_VERSION"));
+        return Ok(0);
+    }
+    let store = Store::new(&cli.root);
+    let Some(cmd) = cli.command else {
+        return Err(Error::Usage("no command given (see --help)".into()));
+    };
+    match cmd {
+        Command::Create(a) => container::create(&store, &a.id, &create_options(&a)).map(|_| 0),
+        Command::Start { id } => container::start(&store, &id).map(|_| 0),
+        Command::Run { create, detach, keep } => container::run(&store, &create.id, &create_options(&create), detach, keep),
+        Command::State { id } => {
+            let v = container::state(&store, &id)?;
+            print_json(&v, true);
+            Ok(0)
+        }
+        Command::Kill { id, signal, all } => {
+            if all {
+                nook::log::debug("kill --all: without cgroups only the container's init is signalled");
+            }
+            let sig = parse_signal(signal.as_deref().unwrap_or("SIGTERM"))?;
+            container::kill(&store, &id, sig).map(|_| 0)
+        }
+        Command::Delete { id, force } => container::delete(&store, &id, force).map(|_| 0),
+        Command::List { format, quiet } => {
+            let rows = container::list(&store);
+            if quiet {
+                rows.iter().for_each(|r| println!("{}", r.id));
+            } else if format == ListFormat::Json {
+                print_json(&serde_json::to_value(&rows).unwrap_or_default(), false);
+            } else {
+                println!("{:<12} {:<8} {:<10} {:<40} {:<31} OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+                for r in rows {
+                    println!("{:<12} {:<8} {:<10} {:<40} {:<31} {}", r.id, r.pid, r.status, r.bundle.display(), r.created, r.owner);
+                }
+            }
+            Ok(0)
+        }
+        Command::Spec { bundle, rootless } => {
+            let path = bundle.join("config.json");
+            if path.exists() {
+                return Err(Error::Usage(format!("file {} exists: remove it first", path.display())));
+            }
+            let uid = nix::unistd::geteuid().as_raw();
+            let gid = nix::unistd::getegid().as_raw();
+            let v = nook::spec::default_spec(rootless, uid, gid);
+            let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+            std::fs::write(&path, text + "\n").map_err(|e| Error::io("write", &path, e))?;
+            Ok(0)
+        }
+    }
+}
+
+fn print_json(v: &serde_json::Value, pretty: bool) {
+    let text = if pretty { serde_json::to_string_pretty(v) } else { serde_json::to_string(v) }.unwrap_or_default();
+    let _ = writeln!(std::io::stdout(), "{text}");
+}
+
+/// `KILL`, `SIGKILL`, `9` all name SIGKILL.
+fn parse_signal(s: &str) -> Result<nix::sys::signal::Signal> {
+    use std::str::FromStr;
+    let bad = || Error::Usage(format!("unknown signal {s:?}"));
+    if let Ok(n) = s.parse::<i32>() {
+        return nix::sys::signal::Signal::try_from(n).map_err(|_| bad());
+    }
+    let up = s.to_ascii_uppercase();
+    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
+    nix::sys::signal::Signal::from_str(&name).map_err(|_| bad())
+}

@@ -1,1 +1,4 @@
+//! Command-line structures (clap). `runtime` mirrors runc's CLI.
 #![forbid(unsafe_code)]
+
+pub mod runtime;

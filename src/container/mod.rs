@@ -1,1 +1,13 @@
+//! Containers as the runtime knows them between commands: state on disk,
+//! the allowed transitions, and the commands that move between them.
 #![forbid(unsafe_code)]
+
+pub mod hooks;
+pub mod lifecycle;
+pub mod run;
+pub mod state;
+pub mod store;
+
+pub use lifecycle::*;
+pub use run::run;
+pub use state::{Saved, Status};

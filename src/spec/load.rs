@@ -10,7 +10,7 @@ pub fn load(bundle: &Path) -> Result<Spec> {
     let path = bundle.join("config.json");
     let text = std::fs::read(&path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            Error::config("config.json", format!("no such file in bundle {}", bundle.display()))
+            Error::ConfigFile(format!("no such file in bundle {}", bundle.display()))
         } else {
             Error::io("read", &path, e)
         }

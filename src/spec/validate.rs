@@ -74,6 +74,12 @@ fn validate_linux(spec: &Spec) -> Result<()> {
             user_ns = true;
         }
     }
+    if !seen.contains(&LinuxNamespaceType::Mount) {
+        return Err(Error::config(
+            "linux.namespaces",
+            "a mount namespace is required (nook never changes the host's mounts)",
+        ));
+    }
     let has_maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
         || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
     if has_maps && !user_ns {
@@ -136,8 +142,11 @@ mod tests {
         v["linux"]["namespaces"] = serde_json::json!([{"type": "pid"}, {"type": "pid"}]);
         assert!(check(v).starts_with("config.json: linux.namespaces[1].type:"));
         let mut v = base();
-        v["linux"]["namespaces"] = serde_json::json!([{"type": "pid"}]);
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "pid"}, {"type": "mount"}]);
         assert!(check(v).starts_with("config.json: hostname:"));
+        let mut v = base();
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "pid"}, {"type": "uts"}]);
+        assert!(check(v).starts_with("config.json: linux.namespaces: a mount namespace is required"));
         let mut v = base();
         v["ociVersion"] = "2.0".into();
         assert!(check(v).starts_with("config.json: ociVersion:"));

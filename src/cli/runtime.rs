@@ -1,0 +1,121 @@
+//! `nook-runtime`: runc's commands and flags, so engines can call it unchanged.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "nook-runtime", about = "An OCI container runtime (runc-compatible CLI)", disable_version_flag = true)]
+pub struct Cli {
+    /// Directory for container state
+    #[arg(long, global = true, default_value = "/run/nook-runtime")]
+    pub root: PathBuf,
+    /// Write log lines to this file (default: stderr)
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// Format of the log lines
+    #[arg(long = "log-format", global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Log debug lines too
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Accepted for runc compatibility: there is no systemd here; cgroupsPath is used as a cgroupfs path
+    #[arg(long = "systemd-cgroup", global = true)]
+    pub systemd_cgroup: bool,
+    /// Accepted for runc compatibility (true|false|auto); nook detects rootless mode itself
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub rootless: Option<String>,
+    /// Print the version
+    #[arg(short = 'v', long)]
+    pub version: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Path to the bundle (default: the current directory)
+    #[arg(short, long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Unix socket that receives the pty master when process.terminal is true
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// Write init's pid to this file
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Pass N extra fds (3..3+N) to the container
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Use MS_MOVE + chroot instead of pivot_root
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Do not create a session keyring for the container
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// Container id
+    pub id: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a container; its process waits for `start`
+    Create(CreateArgs),
+    /// Run the created container's process
+    Start { id: String },
+    /// Create, start and wait for a container; exits with its status
+    Run {
+        #[command(flatten)]
+        create: CreateArgs,
+        /// Return after start instead of waiting
+        #[arg(short, long)]
+        detach: bool,
+        /// Do not delete the container after it exits
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Print the container's state as JSON
+    State { id: String },
+    /// Send a signal (name or number, default SIGTERM) to the container's init
+    Kill {
+        /// Signal all processes of the container (accepted; without cgroups only init is signalled)
+        #[arg(short, long)]
+        all: bool,
+        id: String,
+        signal: Option<String>,
+    },
+    /// Delete a container
+    Delete {
+        /// Kill the container first if it is running; succeed if it does not exist
+        #[arg(short, long)]
+        force: bool,
+        id: String,
+    },
+    /// List containers
+    #[command(alias = "ps-all")]
+    List {
+        #[arg(short, long, default_value = "table")]
+        format: ListFormat,
+        /// Print only the ids
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Write a default config.json
+    Spec {
+        #[arg(short, long, default_value = ".")]
+        bundle: PathBuf,
+        /// A config for an unprivileged user
+        #[arg(long)]
+        rootless: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}

@@ -1,0 +1,221 @@
+//! The runtime commands: create, start, state, kill, delete, list.
+//! Each one locks the container's directory for its whole run.
+
+use super::hooks;
+use super::state::{Saved, Status};
+use super::store::{Entry, Store};
+use crate::error::{Error, Result};
+use crate::host::Host;
+use crate::kernel::{process, procfs, start_gate};
+use crate::launch;
+use crate::plan::{HookKind, LaunchOptions, Plan};
+use nix::sys::signal::Signal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub preserve_fds: u32,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+}
+
+/// Create a container; on success init waits at the start gate. On failure
+/// nothing is left: no state directory, no process (mounts die with init's
+/// mount namespace).
+pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<i32> {
+    let bundle = std::fs::canonicalize(&opts.bundle).map_err(|e| Error::io("bundle", &opts.bundle, e))?;
+    let spec = crate::spec::load(&bundle)?;
+    crate::spec::validate(&spec)?;
+    let host = Host::detect();
+    let plan = Plan::build(id, &bundle, &spec, &host, &LaunchOptions { no_pivot: opts.no_pivot })?;
+    if !plan.rootfs.is_dir() {
+        return Err(Error::config("root.path", format!("{} is not a directory", plan.rootfs.display())));
+    }
+    for note in &plan.not_applied {
+        crate::log::debug(note);
+    }
+    let entry = store.claim(id)?;
+    match create_in(&entry, &plan, opts, &host) {
+        Ok(pid) => Ok(pid),
+        Err(e) => {
+            let _ = entry.remove();
+            Err(e)
+        }
+    }
+}
+
+fn create_in(entry: &Entry, plan: &Plan, opts: &CreateOptions, host: &Host) -> Result<i32> {
+    let fifo = entry.fifo();
+    start_gate::create(&fifo)?;
+    let mut saved = Saved {
+        id: plan.id.clone(),
+        bundle: plan.bundle.clone(),
+        rootfs: plan.rootfs.clone(),
+        pid: 0,
+        pid_start: 0,
+        created: crate::log::rfc3339_now(),
+        owner: host.euid,
+        annotations: plan.annotations.clone(),
+        hooks: plan.hooks.clone(),
+    };
+    let hook_state = saved.clone();
+    let run_hooks = move |kind: HookKind, pid: i32| {
+        let mut s = hook_state.clone();
+        s.pid = pid;
+        let status = if kind == HookKind::StartContainer { Status::Created } else { Status::Creating };
+        let mut state = s.oci_state(status);
+        state["pid"] = pid.into();
+        hooks::run_all(kind, hook_state.hooks.of(kind), &state)
+    };
+    let req = launch::Request {
+        plan,
+        fifo,
+        console_socket: opts.console_socket.clone(),
+        preserve_fds: opts.preserve_fds,
+        new_keyring: !opts.no_new_keyring,
+        hooks: &run_hooks,
+    };
+    let pid = launch::create(&req)?;
+    saved.pid = pid;
+    saved.pid_start = procfs::process_stat(pid).map(|(_, s)| s).unwrap_or(0);
+    let saved_ok = entry.save(&saved).and_then(|_| match &opts.pid_file {
+        Some(p) => write_pid_file(p, pid),
+        None => Ok(()),
+    });
+    if let Err(e) = saved_ok {
+        let _ = process::kill(pid, Signal::SIGKILL);
+        return Err(e);
+    }
+    Ok(pid)
+}
+
+/// Written to a temporary name and renamed, so a reader never sees half a pid.
+fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let tmp = path.with_extension("nook-tmp");
+    std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::io("write", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io("rename", path, e))
+}
+
+fn current(entry: &Entry, saved: &Saved) -> Status {
+    saved.status(entry.fifo().exists())
+}
+
+/// Open the start gate: the container's process execs.
+pub fn start(store: &Store, id: &str) -> Result<()> {
+    let (entry, saved) = store.open(id)?;
+    match current(&entry, &saved) {
+        Status::Created => {}
+        Status::Stopped => return Err(Error::State("cannot start a container that has stopped".into())),
+        Status::Running => return Err(Error::State("cannot start an already running container".into())),
+        Status::Creating => return Err(Error::State("cannot start a container that is being created".into())),
+    }
+    let fifo = entry.fifo();
+    start_gate::open_and_read(&fifo, || process::alive(saved.pid))?;
+    let _ = std::fs::remove_file(&fifo);
+    let state = saved.oci_state(Status::Running);
+    if let Err(e) = hooks::run_all(HookKind::Poststart, &saved.hooks.poststart, &state) {
+        // The spec: a failing poststart hook is logged, the container goes on.
+        crate::log::warn(&e.to_string());
+    }
+    Ok(())
+}
+
+/// The runtime-spec State of a container.
+pub fn state(store: &Store, id: &str) -> Result<serde_json::Value> {
+    let (entry, saved) = store.open(id)?;
+    let status = current(&entry, &saved);
+    let mut v = saved.oci_state(status);
+    v["pid"] = if status == Status::Stopped { 0 } else { saved.pid }.into();
+    v["rootfs"] = saved.rootfs.display().to_string().into();
+    v["created"] = saved.created.clone().into();
+    v["owner"] = if saved.owner == 0 { String::new() } else { saved.owner.to_string() }.into();
+    Ok(v)
+}
+
+pub fn kill(store: &Store, id: &str, sig: Signal) -> Result<()> {
+    let (entry, saved) = store.open(id)?;
+    if current(&entry, &saved) == Status::Stopped {
+        return Err(Error::State("container not running".into()));
+    }
+    process::kill(saved.pid, sig).map_err(|e| match e.errno() {
+        Some(nix::errno::Errno::ESRCH) => Error::State("no such process".into()),
+        _ => e,
+    })
+}
+
+/// Delete a stopped (or created) container; `force` kills a running one first.
+/// With `force`, a container that does not exist is not an error (containerd
+/// deletes twice).
+pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
+    let (entry, saved) = match store.open(id) {
+        Ok(x) => x,
+        Err(Error::NotFound(_)) if force => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let status = current(&entry, &saved);
+    match status {
+        Status::Stopped => {}
+        Status::Created => kill_and_wait(saved.pid)?,
+        _ if force => kill_and_wait(saved.pid)?,
+        s => {
+            return Err(Error::State(format!(
+                "cannot delete container {id} that is not stopped: {}",
+                s.as_str()
+            )))
+        }
+    }
+    let state = saved.oci_state(Status::Stopped);
+    entry.remove()?;
+    if let Err(e) = hooks::run_all(HookKind::Poststop, &saved.hooks.poststop, &state) {
+        crate::log::warn(&e.to_string());
+    }
+    Ok(())
+}
+
+fn kill_and_wait(pid: i32) -> Result<()> {
+    let _ = process::kill(pid, Signal::SIGKILL);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while process::alive(pid) {
+        // Our own child (after `run`) must be reaped here; others are reaped by their parent.
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+        if Instant::now() > deadline {
+            return Err(Error::State(format!("container init {pid} did not die after SIGKILL")));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Ok(())
+}
+
+/// One row of `list`.
+#[derive(Debug, serde::Serialize)]
+pub struct ListEntry {
+    pub id: String,
+    pub pid: i32,
+    pub status: String,
+    pub bundle: PathBuf,
+    pub created: String,
+    pub owner: String,
+}
+
+pub fn list(store: &Store) -> Vec<ListEntry> {
+    store
+        .ids()
+        .into_iter()
+        .filter_map(|id| {
+            let (entry, saved) = store.open(&id).ok()?;
+            let status = current(&entry, &saved);
+            Some(ListEntry {
+                id,
+                pid: if status == Status::Stopped { 0 } else { saved.pid },
+                status: status.as_str().into(),
+                bundle: saved.bundle.clone(),
+                created: saved.created.clone(),
+                owner: if saved.owner == 0 { "root".into() } else { saved.owner.to_string() },
+            })
+        })
+        .collect()
+}

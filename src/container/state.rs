@@ -1,0 +1,111 @@
+//! What is saved about a container, and how its status is derived from the
+//! live system (a saved "running" could be long dead).
+
+use crate::plan::Hooks;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Creating,
+    Created,
+    Running,
+    Stopped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+/// state.json in the container's directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Saved {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub pid: i32,
+    /// Start time of `pid` (clock ticks since boot) so a reused pid is not mistaken for ours.
+    pub pid_start: u64,
+    pub created: String,
+    pub owner: u32,
+    pub annotations: BTreeMap<String, String>,
+    pub hooks: Hooks,
+}
+
+impl Saved {
+    /// The status, from the process table and the start gate.
+    pub fn status(&self, gate_exists: bool) -> Status {
+        let alive = matches!(crate::kernel::procfs::process_stat(self.pid),
+            Some((s, start)) if s != 'Z' && s != 'X' && start == self.pid_start);
+        match (alive, gate_exists) {
+            (false, _) => Status::Stopped,
+            (true, true) => Status::Created,
+            (true, false) => Status::Running,
+        }
+    }
+
+    /// The runtime-spec State object (what `state` prints and hooks read).
+    pub fn oci_state(&self, status: Status) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "ociVersion": "1.0.2",
+            "id": self.id,
+            "status": status.as_str(),
+            "bundle": self.bundle,
+        });
+        if status != Status::Stopped {
+            v["pid"] = self.pid.into();
+        }
+        if !self.annotations.is_empty() {
+            v["annotations"] = serde_json::to_value(&self.annotations).unwrap_or_default();
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn saved(pid: i32, start: u64) -> Saved {
+        Saved {
+            id: "c".into(),
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            pid,
+            pid_start: start,
+            created: "T".into(),
+            owner: 0,
+            annotations: [("k".to_string(), "v".to_string())].into(),
+            hooks: Hooks::default(),
+        }
+    }
+
+    #[test]
+    fn status_follows_the_process_and_the_gate() {
+        let me = std::process::id() as i32;
+        let start = crate::kernel::procfs::process_stat(me).unwrap().1;
+        assert_eq!(saved(me, start).status(true), Status::Created);
+        assert_eq!(saved(me, start).status(false), Status::Running);
+        assert_eq!(saved(me, start + 1).status(false), Status::Stopped, "a reused pid is not ours");
+        assert_eq!(saved(i32::MAX, 0).status(false), Status::Stopped);
+    }
+
+    #[test]
+    fn oci_state_has_the_spec_fields() {
+        let v = saved(42, 0).oci_state(Status::Running);
+        assert_eq!(v["ociVersion"], "1.0.2");
+        assert_eq!(v["status"], "running");
+        assert_eq!(v["pid"], 42);
+        assert_eq!(v["annotations"]["k"], "v");
+        assert!(saved(42, 0).oci_state(Status::Stopped).get("pid").is_none());
+    }
+}

@@ -1,0 +1,154 @@
+//! The state directory: `<root>/<id>/{state.json, exec.fifo, lock}`.
+//! state.json is replaced atomically (write + rename); a flock on `lock`
+//! keeps two commands from acting on one container at once.
+
+use super::state::Saved;
+use crate::error::{Error, Result};
+use nix::fcntl::{Flock, FlockArg};
+use std::fs::{self, File};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+pub struct Store {
+    pub root: PathBuf,
+}
+
+/// A locked container directory.
+pub struct Entry {
+    pub dir: PathBuf,
+    _lock: Flock<File>,
+}
+
+/// runc's id rule: letters, digits, `_ + - .`, not `.` or `..`.
+pub fn check_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id != "."
+        && id != ".."
+        && id.len() <= 1024
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || "_+-.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!("invalid container id format: {id:?}")))
+    }
+}
+
+impl Store {
+    pub fn new(root: &Path) -> Store {
+        Store { root: root.to_path_buf() }
+    }
+
+    fn ensure_root(&self) -> Result<()> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.root)
+            .map_err(|e| Error::io("create state root", &self.root, e))
+    }
+
+    /// Claim a new id: the directory's creation is the atomic step.
+    pub fn claim(&self, id: &str) -> Result<Entry> {
+        check_id(id)?;
+        self.ensure_root()?;
+        let dir = self.root.join(id);
+        match fs::DirBuilder::new().mode(0o711).create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(Error::Exists(id.into())),
+            Err(e) => return Err(Error::io("create", &dir, e)),
+        }
+        lock(dir)
+    }
+
+    /// Lock an existing container; fails with "does not exist" if it is gone.
+    pub fn open(&self, id: &str) -> Result<(Entry, Saved)> {
+        check_id(id)?;
+        let dir = self.root.join(id);
+        if !dir.is_dir() {
+            return Err(Error::NotFound(id.into()));
+        }
+        let entry = lock(dir)?;
+        // It may have been deleted while we waited for the lock.
+        let saved = entry.load().map_err(|_| Error::NotFound(id.into()))?;
+        Ok((entry, saved))
+    }
+
+    /// Ids of all containers with a readable state.
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|id| self.root.join(id).join("state.json").exists())
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+fn lock(dir: PathBuf) -> Result<Entry> {
+    let path = dir.join("lock");
+    let f = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| Error::io("open", &path, e))?;
+    let lock = Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| Error::sys("flock", path.display(), e))?;
+    Ok(Entry { dir, _lock: lock })
+}
+
+impl Entry {
+    pub fn fifo(&self) -> PathBuf {
+        self.dir.join(crate::kernel::start_gate::FIFO_NAME)
+    }
+
+    pub fn save(&self, s: &Saved) -> Result<()> {
+        let path = self.dir.join("state.json");
+        let tmp = self.dir.join("state.json.tmp");
+        let bytes = serde_json::to_vec(s).expect("state serialises");
+        let mut f = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+        f.write_all(&bytes).map_err(|e| Error::io("write", &tmp, e))?;
+        fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &path, e))
+    }
+
+    pub fn load(&self) -> Result<Saved> {
+        let path = self.dir.join("state.json");
+        let bytes = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::config(path.display().to_string(), e.to_string()))
+    }
+
+    /// Remove the whole directory (the lock goes with it).
+    pub fn remove(self) -> Result<()> {
+        fs::remove_dir_all(&self.dir).map_err(|e| Error::io("remove", &self.dir, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_runc_rules() {
+        for ok in ["a", "my-ctr_1.2+x"] {
+            check_id(ok).unwrap();
+        }
+        for bad in ["", ".", "..", "a/b", "a b", "ü"] {
+            assert!(check_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn claim_is_exclusive_and_remove_cleans_up() {
+        let root = std::env::temp_dir().join(format!("nook-store-{}", std::process::id()));
+        let store = Store::new(&root);
+        let e = store.claim("c1").unwrap();
+        assert!(matches!(store.claim("c1"), Err(Error::Exists(_))));
+        assert!(matches!(store.open("c2"), Err(Error::NotFound(_))));
+        assert!(store.ids().is_empty(), "no state.json yet");
+        e.remove().unwrap();
+        assert!(!root.join("c1").exists());
+        fs::remove_dir_all(&root).unwrap();
+    }
+}

@@ -1,0 +1,18 @@
+//! Creating (unshare) and joining (setns) namespaces.
+
+use crate::error::{Result, SysResult};
+use nix::fcntl::{open, OFlag};
+use nix::sched::CloneFlags;
+use nix::sys::stat::Mode;
+use std::path::Path;
+
+/// Join the namespace at `path` (a /proc/PID/ns/* file or a bind mount of one).
+pub fn join(path: &Path, flag: CloneFlags) -> Result<()> {
+    let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).sys("open", path.display())?;
+    nix::sched::setns(&fd, flag).sys("setns", path.display())
+}
+
+/// Create new namespaces for the calling process (pid: for its next child).
+pub fn create(flags: CloneFlags) -> Result<()> {
+    nix::sched::unshare(flags).sys("unshare", format!("{flags:?}"))
+}

@@ -1,0 +1,157 @@
+//! Process attributes: identity, limits, sessions, liveness, signals, exec.
+
+use crate::error::{Error, Result, SysResult};
+use nix::sys::signal::Signal;
+use nix::unistd::{Gid, Pid, Uid};
+use std::ffi::CString;
+
+pub fn set_dumpable(on: bool) -> Result<()> {
+    nix::sys::prctl::set_dumpable(on).sys("prctl(PR_SET_DUMPABLE)", on)
+}
+
+pub fn set_child_subreaper() -> Result<()> {
+    nix::sys::prctl::set_child_subreaper(true).sys("prctl(PR_SET_CHILD_SUBREAPER)", 1)
+}
+
+pub fn set_parent_death_signal(sig: Option<Signal>) -> Result<()> {
+    nix::sys::prctl::set_pdeathsig(sig).sys("prctl(PR_SET_PDEATHSIG)", format!("{sig:?}"))
+}
+
+pub fn setsid() -> Result<()> {
+    nix::unistd::setsid().map(drop).sys("setsid", "")
+}
+
+/// setgroups, setresgid, setresuid, in the order that keeps the right to do the next.
+pub fn set_ids(uid: u32, gid: u32, groups: &[u32], may_setgroups: bool) -> Result<()> {
+    if may_setgroups {
+        let g: Vec<Gid> = groups.iter().map(|g| Gid::from_raw(*g)).collect();
+        nix::unistd::setgroups(&g).sys("setgroups", format!("{groups:?}"))?;
+    } else if !groups.is_empty() {
+        return Err(Error::unsupported(
+            "process.user.additionalGids",
+            "setgroups is denied in this user namespace",
+        ));
+    }
+    let g = Gid::from_raw(gid);
+    nix::unistd::setresgid(g, g, g).sys("setresgid", gid)?;
+    let u = Uid::from_raw(uid);
+    nix::unistd::setresuid(u, u, u).sys("setresuid", uid)
+}
+
+pub fn set_umask(mask: u32) {
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask as libc::mode_t));
+}
+
+/// setrlimit(2) for a raw resource number.
+pub fn set_rlimit(name: &str, resource: i32, soft: u64, hard: u64) -> Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: `lim` is a valid rlimit for the duration of the call.
+    let rc = unsafe { libc::setrlimit(resource as libc::__rlimit_resource_t, &lim) };
+    if rc != 0 {
+        let errno = nix::errno::Errno::last();
+        let why = if errno == nix::errno::Errno::EPERM {
+            " (raising a hard limit needs CAP_SYS_RESOURCE)"
+        } else {
+            ""
+        };
+        return Err(Error::sys("setrlimit", format!("{name} soft={soft} hard={hard}{why}"), errno));
+    }
+    Ok(())
+}
+
+/// Mark every fd from `first` up close-on-exec (CVE-2024-21626: no fd of the
+/// runtime may survive into the container).
+pub fn cloexec_from(first: u32) -> Result<()> {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes fd flags.
+    let rc = unsafe { libc::close_range(first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as i32) };
+    if rc != 0 {
+        return Err(Error::sys("close_range", first, nix::errno::Errno::last()));
+    }
+    Ok(())
+}
+
+pub fn kill(pid: i32, sig: Signal) -> Result<()> {
+    nix::sys::signal::kill(Pid::from_raw(pid), sig).sys("kill", pid)
+}
+
+/// Does `pid` exist and is it not a zombie?
+pub fn alive(pid: i32) -> bool {
+    matches!(super::procfs::process_stat(pid), Some((s, _)) if s != 'Z' && s != 'X')
+}
+
+/// execve with a PATH search in the *container's* environment.
+pub fn exec(args: &[String], env: &[String]) -> Result<std::convert::Infallible> {
+    let path = find_program(&args[0], env);
+    let cpath = cstring(&path)?;
+    let cargs: Vec<CString> = args.iter().map(|a| cstring(a)).collect::<Result<_>>()?;
+    let cenv: Vec<CString> = env.iter().map(|a| cstring(a)).collect::<Result<_>>()?;
+    nix::unistd::execve(&cpath, &cargs, &cenv).map_err(|e| {
+        let msg = match e {
+            nix::errno::Errno::ENOENT => "no such file or directory",
+            nix::errno::Errno::EACCES => "permission denied",
+            _ => e.desc(),
+        };
+        Error::Init(format!("exec: \"{}\": {msg}", args[0]))
+    })
+}
+
+fn cstring(s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| Error::config("process.args", format!("{s:?} contains a NUL byte")))
+}
+
+/// Look `prog` up in the PATH of `env` (a program with a `/` is taken as is).
+pub fn find_program(prog: &str, env: &[String]) -> String {
+    if prog.contains('/') {
+        return prog.to_string();
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    for dir in path.split(':').filter(|d| !d.is_empty()) {
+        let cand = format!("{dir}/{prog}");
+        if let Ok(md) = std::fs::metadata(&cand) {
+            use std::os::unix::fs::PermissionsExt;
+            if md.is_file() && md.permissions().mode() & 0o111 != 0 {
+                return cand;
+            }
+        }
+    }
+    prog.to_string()
+}
+
+/// dup2(2): make `target` a copy of `fd` (used for stdio, whose numbers are fixed).
+pub fn dup_onto(fd: std::os::fd::RawFd, target: std::os::fd::RawFd) -> Result<()> {
+    // SAFETY: dup2 only manipulates the fd table; `target` is deliberately replaced.
+    if unsafe { libc::dup2(fd, target) } < 0 {
+        return Err(Error::sys("dup2", target, nix::errno::Errno::last()));
+    }
+    Ok(())
+}
+
+/// Let `fd` survive execve (for --preserve-fds).
+pub fn clear_cloexec(fd: std::os::fd::RawFd) -> Result<()> {
+    // SAFETY: F_SETFD only changes the flags of an fd number we were handed.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } < 0 {
+        return Err(Error::sys("fcntl(F_SETFD)", fd, nix::errno::Errno::last()));
+    }
+    Ok(())
+}
+
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, name). ENOSYS (keys disabled) is not an error.
+pub fn join_session_keyring(name: &str) -> Result<()> {
+    let c = CString::new(name).map_err(|_| Error::Usage("container id contains a NUL byte".into()))?;
+    // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
+    let rc = unsafe { libc::syscall(libc::SYS_keyctl, libc::KEYCTL_JOIN_SESSION_KEYRING, c.as_ptr()) };
+    match nix::errno::Errno::result(rc) {
+        Ok(_) | Err(nix::errno::Errno::ENOSYS) => Ok(()),
+        Err(e) => Err(Error::sys("keyctl(KEYCTL_JOIN_SESSION_KEYRING)", name, e)),
+    }
+}
+
+pub fn unblock_all_signals() -> Result<()> {
+    nix::sys::signal::SigSet::all().thread_unblock().sys("sigprocmask", "unblock")
+}

@@ -1,0 +1,97 @@
+//! The one message type that passes between the runtime (parent), the
+//! intermediate process and the container's init, over a SOCK_SEQPACKET
+//! socketpair (one datagram per message, so no framing is needed).
+//!
+//! ```text
+//!  parent                       intermediate                  init
+//!    │ fork ──────────────────────► │
+//!    │ ◄──────────────── MapIds     │ (after unshare(CLONE_NEWUSER))
+//!    │ write uid_map/gid_map        │
+//!    │ Ack ───────────────────────► │
+//!    │                              │ setns/unshare, fork ──────► │
+//!    │ ◄──────────── InitPid{pid}   │ exit                        │
+//!    │                                                            │ mounts, devices
+//!    │ ◄─────────────────────────────────────────────── RunHooks  │
+//!    │ prestart + createRuntime hooks                             │
+//!    │ Ack ─────────────────────────────────────────────────────► │ createContainer hooks,
+//!    │                                                            │ pivot_root, ...
+//!    │ ◄────────────────────────────────── Console (+ pty master)  │ (terminal only)
+//!    │ ◄─────────────────────────────────────────────────── Ready │ blocks on exec.fifo
+//!    │ ◄──────────────────────────────────────── Error{msg} (any step, instead)
+//! ```
+#![forbid(unsafe_code)]
+
+use crate::error::{Error, Result, SysResult};
+use crate::kernel::fdpass;
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use serde::{Deserialize, Serialize};
+use std::os::fd::{AsFd, OwnedFd};
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Msg {
+    MapIds,
+    Ack,
+    InitPid { pid: i32 },
+    RunHooks,
+    Console,
+    Ready,
+    Error { msg: String },
+}
+
+pub struct Channel {
+    sock: OwnedFd,
+}
+
+pub fn pair() -> Result<(Channel, Channel)> {
+    let (a, b) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+        .sys("socketpair", "launch channel")?;
+    Ok((Channel { sock: a }, Channel { sock: b }))
+}
+
+impl Channel {
+    pub fn send(&self, msg: &Msg) -> Result<()> {
+        let bytes = serde_json::to_vec(msg).expect("messages always serialise");
+        nix::unistd::write(&self.sock, &bytes).sys("write", "launch channel")?;
+        Ok(())
+    }
+
+    /// Send a message with one file descriptor attached.
+    pub fn send_with_fd(&self, msg: &Msg, fd: std::os::fd::RawFd) -> Result<()> {
+        let bytes = serde_json::to_vec(msg).expect("messages always serialise");
+        fdpass::send_fd(self.sock.as_fd(), &bytes, fd)
+    }
+
+    /// Receive a message (and an fd, if one came). `None` means the other end closed.
+    pub fn recv(&self) -> Result<Option<(Msg, Option<OwnedFd>)>> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let (n, fd) = fdpass::recv_fd(self.sock.as_fd(), &mut buf)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let msg = serde_json::from_slice(&buf[..n])
+            .map_err(|e| Error::Init(format!("bad message on launch channel: {e}")))?;
+        Ok(Some((msg, fd)))
+    }
+
+    /// Wait for an `Ack`; an `Error` or a closed channel becomes an error.
+    pub fn expect_ack(&self) -> Result<()> {
+        match self.recv()? {
+            Some((Msg::Ack, _)) => Ok(()),
+            Some((Msg::Error { msg }, _)) => Err(Error::Init(msg)),
+            Some((other, _)) => Err(Error::Init(format!("unexpected message {other:?}"))),
+            None => Err(Error::Init("runtime went away".into())),
+        }
+    }
+
+    /// In a forked child: close this process's copy of the socket. The child
+    /// never returns to the caller's frames (it execs or exits), so the value
+    /// is not dropped a second time.
+    pub fn close_copy(&self) {
+        let _ = nix::unistd::close(self.raw());
+    }
+
+    pub fn raw(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.sock.as_raw_fd()
+    }
+}

@@ -1,0 +1,64 @@
+//! The intermediate process: enters or creates the namespaces, then forks the
+//! container's init (so that init is PID 1 of a new pid namespace) and exits.
+#![forbid(unsafe_code)]
+
+use super::channel::{Channel, Msg};
+use super::Request;
+use crate::error::{Context, Result, SysResult};
+use crate::kernel::{namespace, process};
+use crate::plan::NsKind;
+use nix::sched::CloneFlags;
+use nix::sys::signal::Signal;
+use nix::unistd::{Gid, Uid};
+use std::convert::Infallible;
+
+pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
+    match run(req, chan) {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            let _ = chan.send(&Msg::Error { msg: e.to_string() });
+            Err(e)
+        }
+    }
+}
+
+fn run(req: &Request, chan: &Channel) -> Result<()> {
+    let plan = req.plan;
+    // If the runtime dies while we set up, so do we.
+    process::set_parent_death_signal(Some(Signal::SIGKILL))?;
+    // /proc/PID/exe of a half-made container must not be reachable (CVE-2019-5736).
+    process::set_dumpable(false)?;
+    // The user namespace first: it owns every namespace created after it.
+    for ns in plan.namespaces.iter().filter(|n| n.kind == NsKind::User) {
+        match &ns.path {
+            Some(path) => namespace::join(path, ns.kind.flag()).context(|| "linux.namespaces user".into())?,
+            None => {
+                namespace::create(CloneFlags::CLONE_NEWUSER)?;
+                // Without dumpable the parent cannot write our maps; it is reset below.
+                process::set_dumpable(true)?;
+                chan.send(&Msg::MapIds)?;
+                chan.expect_ack()?;
+                process::set_dumpable(false)?;
+                nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).sys("setresgid", 0)?;
+                nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).sys("setresuid", 0)?;
+            }
+        }
+    }
+    let mut new = CloneFlags::empty();
+    for ns in plan.namespaces.iter().filter(|n| n.kind != NsKind::User) {
+        match &ns.path {
+            Some(path) => namespace::join(path, ns.kind.flag())
+                .context(|| format!("linux.namespaces {}", ns.kind.proc_name()))?,
+            None => new |= ns.kind.flag(),
+        }
+    }
+    if !new.is_empty() {
+        namespace::create(new)?;
+    }
+    let pid = super::clone::fork_into(|| {
+        // init outlives the runtime: no death signal for it.
+        process::set_parent_death_signal(None)?;
+        super::init::main(req, chan)
+    })?;
+    chan.send(&Msg::InitPid { pid })
+}

@@ -1,0 +1,74 @@
+//! The runtime's side of a launch: answers the children's requests until init
+//! says it is ready (or fails), and reaps the intermediate process.
+#![forbid(unsafe_code)]
+
+use super::channel::{Channel, Msg};
+use super::Request;
+use crate::error::{Error, Result};
+use crate::kernel::{fdpass, idmap, process};
+use crate::plan::{HookKind, IdMaps};
+use nix::sys::signal::Signal;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+
+pub fn run(req: &Request, chan: &Channel, intermediate: i32) -> Result<i32> {
+    let mut init: Option<i32> = None;
+    let result = serve(req, chan, intermediate, &mut init);
+    if result.is_err() {
+        if let Some(pid) = init {
+            let _ = process::kill(pid, Signal::SIGKILL);
+            reap(pid);
+        }
+        let _ = process::kill(intermediate, Signal::SIGKILL);
+    }
+    reap(intermediate);
+    result
+}
+
+fn serve(req: &Request, chan: &Channel, intermediate: i32, init: &mut Option<i32>) -> Result<i32> {
+    loop {
+        let Some((msg, fd)) = chan.recv()? else {
+            return Err(Error::Init("container init exited before it was ready".into()));
+        };
+        match msg {
+            Msg::MapIds => {
+                let maps = req.plan.id_maps.as_ref().expect("plan has maps for a new user namespace");
+                let deny = nix::unistd::geteuid().as_raw() != 0;
+                idmap::write_maps(intermediate, &IdMaps::render(&maps.uid), &IdMaps::render(&maps.gid), deny)?;
+                chan.send(&Msg::Ack)?;
+            }
+            Msg::InitPid { pid } => *init = Some(pid),
+            Msg::RunHooks => {
+                let pid = init.ok_or_else(|| Error::Init("hooks requested before init pid".into()))?;
+                let res = (req.hooks)(HookKind::Prestart, pid).and_then(|_| (req.hooks)(HookKind::CreateRuntime, pid));
+                if let Err(e) = res {
+                    let _ = chan.send(&Msg::Error { msg: e.to_string() });
+                    return Err(e);
+                }
+                chan.send(&Msg::Ack)?;
+            }
+            Msg::Console => {
+                let master = fd.ok_or_else(|| Error::Init("console message without a pty".into()))?;
+                send_console(req, master)?;
+            }
+            Msg::Ready => return init.ok_or_else(|| Error::Init("ready before init pid".into())),
+            Msg::Error { msg } => return Err(Error::Init(msg)),
+            Msg::Ack => return Err(Error::Init("unexpected ack from child".into())),
+        }
+    }
+}
+
+/// Hand the pty master to whoever listens on --console-socket, as runc does.
+fn send_console(req: &Request, master: OwnedFd) -> Result<()> {
+    let Some(path) = &req.console_socket else {
+        return Err(Error::Usage(
+            "process.terminal is true: --console-socket is required".into(),
+        ));
+    };
+    let sock = UnixStream::connect(path).map_err(|e| Error::io("connect", path, e))?;
+    fdpass::send_fd(sock.as_fd(), b"/dev/ptmx", master.as_raw_fd())
+}
+
+fn reap(pid: i32) {
+    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+}

@@ -1,0 +1,222 @@
+//! Building the container's filesystem view, run by init before pivot_root
+//! (`prepare`) and after it (`finish`). Every destination is resolved beneath
+//! the rootfs, so a symlink in an image can never redirect a mount to the host.
+#![forbid(unsafe_code)]
+
+use crate::error::{Context, Error, Result, SysResult};
+use crate::kernel::mount::{mount, remount_bind, set_propagation};
+use crate::kernel::resolve::{fd_path, open_root, resolve, Create};
+use crate::plan::{Device, DeviceKind, DeviceMethod, MountKind, MountOp, Plan};
+use nix::errno::Errno;
+use nix::mount::MsFlags;
+use nix::sys::stat::{Mode, SFlag};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+/// Mounts, devices and /dev links, in the host's view (before pivot_root).
+pub fn prepare(plan: &Plan) -> Result<()> {
+    set_propagation(Path::new("/"), plan.root_propagation)?;
+    // pivot_root needs the new root to be a mount point.
+    mount(Some(&plan.rootfs), &plan.rootfs, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
+    let root = open_root(&plan.rootfs)?;
+    for op in &plan.mounts {
+        mount_one(&root, &plan.rootfs, op).context(|| format!("mounting {}", op.dest.display()))?;
+    }
+    if !plan.devices.is_empty() {
+        for d in &plan.devices {
+            make_device(&root, &plan.rootfs, d, plan.device_method)
+                .context(|| format!("creating device {}", d.path.display()))?;
+        }
+        dev_links(&root, &plan.rootfs, plan)?;
+    }
+    // runc creates a missing working directory; beneath the root, like any path.
+    resolve(&root, &plan.rootfs, &plan.process.cwd, Some(Create::Dir))
+        .context(|| format!("process.cwd {}", plan.process.cwd.display()))?;
+    Ok(())
+}
+
+fn source_is_dir(src: &Path) -> Result<bool> {
+    std::fs::metadata(src)
+        .map(|m| m.is_dir())
+        .map_err(|e| Error::io("stat", src, e))
+}
+
+fn mount_one(root: &OwnedFd, rootfs: &Path, op: &MountOp) -> Result<()> {
+    let src = op.source.as_deref();
+    match &op.kind {
+        MountKind::Bind { recursive } => {
+            let src = src.expect("plan checks bind sources");
+            let create = if source_is_dir(src)? { Create::Dir } else { Create::File };
+            let target = resolve(root, rootfs, &op.dest, Some(create))?;
+            let rec = if *recursive { MsFlags::MS_REC } else { MsFlags::empty() };
+            mount(Some(src), &fd_path(&target), None, MsFlags::MS_BIND | rec, None)?;
+            let target = resolve(root, rootfs, &op.dest, None)?;
+            if op.needs_bind_remount() {
+                remount_bind(&fd_path(&target), op.flags - MsFlags::MS_BIND)?;
+            }
+            for p in &op.propagation {
+                set_propagation(&fd_path(&target), *p)?;
+            }
+        }
+        MountKind::Fs { fstype } => {
+            let target = resolve(root, rootfs, &op.dest, Some(Create::Dir))?;
+            mount(src, &fd_path(&target), Some(fstype), op.flags, Some(&op.data))?;
+            let target = resolve(root, rootfs, &op.dest, None)?;
+            for p in &op.propagation {
+                set_propagation(&fd_path(&target), *p)?;
+            }
+        }
+        MountKind::CgroupV1 { controllers } => cgroup_v1(root, rootfs, op, controllers)?,
+    }
+    Ok(())
+}
+
+/// A v1 cgroup mount: a tmpfs holding a bind of this process's cgroup in each hierarchy.
+fn cgroup_v1(root: &OwnedFd, rootfs: &Path, op: &MountOp, controllers: &[String]) -> Result<()> {
+    let ro = op.flags.contains(MsFlags::MS_RDONLY);
+    let base = op.flags - MsFlags::MS_RDONLY;
+    let target = resolve(root, rootfs, &op.dest, Some(Create::Dir))?;
+    mount(Some(Path::new("tmpfs")), &fd_path(&target), Some("tmpfs"), base, Some("mode=755"))?;
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    for ctrl in controllers {
+        let host_dir = PathBuf::from("/sys/fs/cgroup").join(ctrl);
+        let sub = own
+            .lines()
+            .filter_map(|l| l.splitn(3, ':').nth(1).zip(l.splitn(3, ':').nth(2)))
+            .find(|(names, _)| {
+                let names = names.trim_start_matches("name=");
+                names == ctrl.as_str()
+            })
+            .map(|(_, p)| p.trim_start_matches('/').to_string())
+            .unwrap_or_default();
+        let src = host_dir.join(sub);
+        if !src.is_dir() {
+            continue;
+        }
+        let dest = op.dest.join(ctrl);
+        let t = resolve(root, rootfs, &dest, Some(Create::Dir))?;
+        mount(Some(&src), &fd_path(&t), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
+        let t = resolve(root, rootfs, &dest, None)?;
+        remount_bind(&fd_path(&t), base | if ro { MsFlags::MS_RDONLY } else { MsFlags::empty() })?;
+        if ctrl.contains(',') {
+            let dir = resolve(root, rootfs, &op.dest, None)?;
+            for part in ctrl.split(',') {
+                match nix::unistd::symlinkat(ctrl.as_str(), &dir, part) {
+                    Ok(()) | Err(Errno::EEXIST) => {}
+                    Err(e) => return Err(Error::sys("symlinkat", op.dest.join(part).display(), e)),
+                }
+            }
+        }
+    }
+    if ro {
+        let t = resolve(root, rootfs, &op.dest, None)?;
+        mount(None, &fd_path(&t), None, base | MsFlags::MS_RDONLY | MsFlags::MS_REMOUNT, Some("mode=755"))?;
+    }
+    Ok(())
+}
+
+fn make_device(root: &OwnedFd, rootfs: &Path, d: &Device, method: DeviceMethod) -> Result<()> {
+    let parent = d.path.parent().unwrap_or(Path::new("/dev"));
+    let name = d.path.file_name().ok_or_else(|| Error::config("linux.devices", "device path has no name"))?;
+    let dir = resolve(root, rootfs, parent, Some(Create::Dir))?;
+    let shown = rootfs.join(d.path.strip_prefix("/").unwrap_or(&d.path));
+    match method {
+        DeviceMethod::Mknod => {
+            let kind = match d.kind {
+                DeviceKind::Char => SFlag::S_IFCHR,
+                DeviceKind::Block => SFlag::S_IFBLK,
+                DeviceKind::Fifo => SFlag::S_IFIFO,
+            };
+            let dev = nix::sys::stat::makedev(d.major, d.minor);
+            let mode = Mode::from_bits_truncate(d.mode);
+            match nix::sys::stat::mknodat(&dir, name, kind, mode, dev) {
+                Ok(()) => {}
+                Err(Errno::EEXIST) => {
+                    nix::unistd::unlinkat(&dir, name, nix::unistd::UnlinkatFlags::NoRemoveDir)
+                        .sys("unlinkat", shown.display())?;
+                    nix::sys::stat::mknodat(&dir, name, kind, mode, dev).sys("mknodat", shown.display())?;
+                }
+                Err(e) => return Err(Error::sys("mknodat", shown.display(), e)),
+            }
+            nix::unistd::fchownat(
+                &dir,
+                name,
+                Some(d.uid.into()),
+                Some(d.gid.into()),
+                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+            )
+            .sys("fchownat", shown.display())?;
+        }
+        DeviceMethod::Bind => {
+            let target = resolve(root, rootfs, &d.path, Some(Create::File))?;
+            mount(Some(&d.path), &fd_path(&target), None, MsFlags::MS_BIND, None)?;
+        }
+    }
+    Ok(())
+}
+
+/// /dev/fd, /dev/std{in,out,err}, /dev/core and /dev/ptmx → pts/ptmx.
+fn dev_links(root: &OwnedFd, rootfs: &Path, plan: &Plan) -> Result<()> {
+    let dev = resolve(root, rootfs, Path::new("/dev"), Some(Create::Dir))?;
+    let mut links = vec![
+        ("/proc/self/fd", "fd"),
+        ("/proc/self/fd/0", "stdin"),
+        ("/proc/self/fd/1", "stdout"),
+        ("/proc/self/fd/2", "stderr"),
+    ];
+    if Path::new("/proc/kcore").exists() {
+        links.push(("/proc/kcore", "core"));
+    }
+    let has_devpts = plan
+        .mounts
+        .iter()
+        .any(|m| m.dest == Path::new("/dev/pts") && m.kind == MountKind::Fs { fstype: "devpts".into() });
+    if has_devpts {
+        match nix::unistd::unlinkat(&dev, "ptmx", nix::unistd::UnlinkatFlags::NoRemoveDir) {
+            Ok(()) | Err(Errno::ENOENT) => {}
+            Err(e) => return Err(Error::sys("unlinkat", rootfs.join("dev/ptmx").display(), e)),
+        }
+        links.push(("pts/ptmx", "ptmx"));
+    }
+    for (target, name) in links {
+        match nix::unistd::symlinkat(target, &dev, name) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(Error::sys("symlinkat", rootfs.join("dev").join(name).display(), e)),
+        }
+    }
+    Ok(())
+}
+
+/// After pivot_root: masked and read-only paths, then a read-only root.
+pub fn finish(plan: &Plan) -> Result<()> {
+    if let Some(p) = plan.rootfs_propagation {
+        set_propagation(Path::new("/"), p)?;
+    }
+    for p in &plan.masked_paths {
+        mask(p).context(|| format!("masking {}", p.display()))?;
+    }
+    for p in &plan.readonly_paths {
+        make_readonly(p).context(|| format!("making {} read-only", p.display()))?;
+    }
+    if plan.rootfs_readonly {
+        remount_bind(Path::new("/"), MsFlags::MS_RDONLY)?;
+    }
+    Ok(())
+}
+
+fn mask(p: &Path) -> Result<()> {
+    match std::fs::metadata(p) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("stat", p, e)),
+        Ok(m) if m.is_dir() => mount(Some(Path::new("tmpfs")), p, Some("tmpfs"), MsFlags::MS_RDONLY, None),
+        Ok(_) => mount(Some(Path::new("/dev/null")), p, None, MsFlags::MS_BIND, None),
+    }
+}
+
+fn make_readonly(p: &Path) -> Result<()> {
+    if !p.exists() {
+        return Ok(());
+    }
+    mount(Some(p), p, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
+    remount_bind(p, MsFlags::MS_RDONLY)
+}
