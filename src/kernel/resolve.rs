@@ -55,11 +55,15 @@ fn unsafe_zeroed_open_how() -> libc::open_how {
 /// Resolve `path` (absolute, as seen inside the container) beneath `root`,
 /// creating missing components when asked. Returns an O_PATH fd.
 pub fn resolve(root: &OwnedFd, root_path: &Path, path: &Path, create: Option<Create>) -> Result<OwnedFd> {
+    resolve_depth(root, root_path, path, create, 0)
+}
+
+fn resolve_depth(root: &OwnedFd, root_path: &Path, path: &Path, create: Option<Create>, depth: u32) -> Result<OwnedFd> {
     let rel = relative(path);
     let shown = root_path.join(&rel);
     match openat2_in_root(root, &rel, OFlag::O_PATH) {
         Ok(fd) => return Ok(fd),
-        Err(Errno::ENOENT) if create.is_some() => {}
+        Err(Errno::ENOENT) if create.is_some() && depth < 40 => {}
         Err(e) => return Err(Error::sys("openat2", shown.display(), e)),
     }
     let comps: Vec<_> = rel.components().collect();
@@ -72,12 +76,19 @@ pub fn resolve(root: &OwnedFd, root_path: &Path, path: &Path, create: Option<Cre
             Err(Errno::ENOENT) => {}
             Err(e) => return Err(Error::sys("openat2", root_path.join(&prefix).display(), e)),
         }
-        let parent = match prefix.parent() {
-            Some(p) if !p.as_os_str().is_empty() => openat2_in_root(root, p, OFlag::O_PATH | OFlag::O_DIRECTORY),
-            _ => openat2_in_root(root, Path::new("."), OFlag::O_PATH | OFlag::O_DIRECTORY),
-        }
-        .map_err(|e| Error::sys("openat2", root_path.join(&prefix).display(), e))?;
+        let parent_rel = prefix.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = openat2_in_root(root, parent_rel, OFlag::O_PATH | OFlag::O_DIRECTORY)
+            .map_err(|e| Error::sys("openat2", root_path.join(&prefix).display(), e))?;
         let name = Path::new(c.as_os_str());
+        // A dangling symlink: create its target (still beneath the root) and go on through it.
+        if let Ok(target) = nix::fcntl::readlinkat(&parent, name) {
+            let target = Path::new(&target);
+            let mut next = if target.is_absolute() { target.to_path_buf() } else { Path::new("/").join(parent_rel).join(target) };
+            for rest in &comps[i + 1..] {
+                next.push(rest);
+            }
+            return resolve_depth(root, root_path, &next, create, depth + 1);
+        }
         let made = if last && create == Some(Create::File) {
             nix::fcntl::openat(
                 &parent,
