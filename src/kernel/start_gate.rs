@@ -1,6 +1,8 @@
 //! The gate between `create` and `start`: a FIFO in the state directory.
 //! init opens it for writing (blocking until a reader comes), `start` opens it
-//! for reading; the byte that passes tells `start` that init is on its way to exec.
+//! for reading. init runs the startContainer hooks, writes one byte and execs;
+//! its end is close-on-exec, so `start` sees end-of-file exactly when execve
+//! has replaced init (or init has died), and only then runs poststart hooks.
 
 use crate::error::{Error, Result, SysResult};
 use nix::fcntl::{open, OFlag};
@@ -11,8 +13,17 @@ use std::time::Duration;
 
 pub const FIFO_NAME: &str = "exec.fifo";
 
+/// The container's user (any uid) must be able to open it for writing, so
+/// the mode is set explicitly rather than left to the umask.
 pub fn create(path: &Path) -> Result<()> {
-    nix::unistd::mkfifo(path, Mode::from_bits_truncate(0o622)).sys("mkfifo", path.display())
+    nix::unistd::mkfifo(path, Mode::from_bits_truncate(0o622)).sys("mkfifo", path.display())?;
+    nix::sys::stat::fchmodat(
+        nix::fcntl::AT_FDCWD,
+        path,
+        Mode::from_bits_truncate(0o622),
+        nix::sys::stat::FchmodatFlags::FollowSymlink,
+    )
+    .sys("chmod", path.display())
 }
 
 /// init: take an O_PATH handle now, while the state dir is still reachable.
@@ -20,35 +31,47 @@ pub fn handle(path: &Path) -> Result<OwnedFd> {
     open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).sys("open", path.display())
 }
 
-/// init: block until `start` opens the other end, then pass one byte.
-pub fn wait(handle: &OwnedFd) -> Result<()> {
+/// init: block until `start` opens the other end. Returns the write end.
+pub fn wait(handle: &OwnedFd) -> Result<OwnedFd> {
     use std::os::fd::AsRawFd;
     let path = format!("/proc/self/fd/{}", handle.as_raw_fd());
     let fd = open(path.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| {
         Error::sys("open", "exec fifo (is /proc mounted in the container?)", e)
     })?;
-    nix::unistd::write(&fd, b"0").sys("write", "exec fifo")?;
-    Ok(())
+    Ok(fd)
 }
 
-/// start: open the gate and read init's byte; `alive` is polled so that a dead
-/// init does not leave `start` waiting forever.
+/// init: tell `start` that the hooks ran and execve comes next.
+pub fn pass(fd: &OwnedFd) -> Result<()> {
+    nix::unistd::write(fd, b"0").sys("write", "exec fifo").map(drop)
+}
+
+/// start: open the gate, read init's byte, then wait for end-of-file (init has
+/// exec'd). `alive` is polled so that a dead init never leaves `start` waiting.
 pub fn open_and_read(path: &Path, alive: impl Fn() -> bool) -> Result<()> {
     let fd = open(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty()).sys("open", path.display())?;
     let mut buf = [0u8; 1];
+    let mut passed = false;
     loop {
         let mut pfd = [nix::poll::PollFd::new(fd.as_fd(), nix::poll::PollFlags::POLLIN)];
         let n = nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(100u16)).sys("poll", path.display())?;
         if n > 0 {
             match nix::unistd::read(&fd, &mut buf) {
-                Ok(1) => return Ok(()),
+                Ok(1) => passed = true,
+                // EOF before any writer opened is not the end: keep waiting.
+                Ok(0) if passed => return Ok(()),
                 Ok(_) | Err(nix::errno::Errno::EAGAIN) => {}
                 Err(e) => return Err(Error::sys("read", path.display(), e)),
             }
         }
         if !alive() {
+            if passed {
+                return Ok(());
+            }
             return Err(Error::State("container init exited before start".into()));
         }
-        std::thread::sleep(Duration::from_millis(1));
+        if n == 0 || !passed {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 }

@@ -104,11 +104,12 @@ fn setup(req: &Request, chan: &Channel) -> Result<std::os::fd::OwnedFd> {
 
 /// Wait on the gate, run startContainer hooks, exec.
 fn after_ready(req: &Request, gate: std::os::fd::OwnedFd) -> Result<Infallible> {
-    start_gate::wait(&gate)?;
+    let gate_w = start_gate::wait(&gate)?;
     drop(gate);
     // Signals blocked by the runtime must not stay blocked in the container.
     process::unblock_all_signals()?;
     (req.hooks)(HookKind::StartContainer, nix::unistd::getpid().as_raw())?;
+    start_gate::pass(&gate_w)?;
     process::exec(&req.plan.process.args, &req.plan.process.env)
 }
 

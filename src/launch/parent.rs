@@ -26,20 +26,30 @@ pub fn run(req: &Request, chan: &Channel, intermediate: i32) -> Result<i32> {
 }
 
 fn serve(req: &Request, chan: &Channel, intermediate: i32, init: &mut Option<i32>) -> Result<i32> {
+    // init and the intermediate write to one socket: init's messages may arrive
+    // before the intermediate's InitPid, so they wait here until it has.
+    let mut deferred: Vec<(Msg, Option<OwnedFd>)> = Vec::new();
     loop {
-        let Some((msg, fd)) = chan.recv()? else {
+        let next = match (*init, deferred.is_empty()) {
+            (Some(_), false) => Some(deferred.remove(0)),
+            _ => chan.recv()?,
+        };
+        let Some((msg, fd)) = next else {
             return Err(Error::Init("container init exited before it was ready".into()));
         };
-        match msg {
-            Msg::MapIds => {
-                let maps = req.plan.id_maps.as_ref().expect("plan has maps for a new user namespace");
-                let deny = nix::unistd::geteuid().as_raw() != 0;
-                idmap::write_maps(intermediate, &IdMaps::render(&maps.uid), &IdMaps::render(&maps.gid), deny)?;
-                chan.send(&Msg::Ack)?;
+        let Some(pid) = *init else {
+            match msg {
+                Msg::MapIds => map_ids(req, chan, intermediate)?,
+                Msg::InitPid { pid } => *init = Some(pid),
+                Msg::Error { msg } => return Err(Error::Init(msg)),
+                other => deferred.push((other, fd)),
             }
+            continue;
+        };
+        match msg {
+            Msg::MapIds => map_ids(req, chan, intermediate)?,
             Msg::InitPid { pid } => *init = Some(pid),
             Msg::RunHooks => {
-                let pid = init.ok_or_else(|| Error::Init("hooks requested before init pid".into()))?;
                 let res = (req.hooks)(HookKind::Prestart, pid).and_then(|_| (req.hooks)(HookKind::CreateRuntime, pid));
                 if let Err(e) = res {
                     let _ = chan.send(&Msg::Error { msg: e.to_string() });
@@ -51,11 +61,18 @@ fn serve(req: &Request, chan: &Channel, intermediate: i32, init: &mut Option<i32
                 let master = fd.ok_or_else(|| Error::Init("console message without a pty".into()))?;
                 send_console(req, master)?;
             }
-            Msg::Ready => return init.ok_or_else(|| Error::Init("ready before init pid".into())),
+            Msg::Ready => return Ok(pid),
             Msg::Error { msg } => return Err(Error::Init(msg)),
             Msg::Ack => return Err(Error::Init("unexpected ack from child".into())),
         }
     }
+}
+
+fn map_ids(req: &Request, chan: &Channel, intermediate: i32) -> Result<()> {
+    let maps = req.plan.id_maps.as_ref().expect("plan has maps for a new user namespace");
+    let deny = nix::unistd::geteuid().as_raw() != 0;
+    idmap::write_maps(intermediate, &IdMaps::render(&maps.uid), &IdMaps::render(&maps.gid), deny)?;
+    chan.send(&Msg::Ack)
 }
 
 /// Hand the pty master to whoever listens on --console-socket, as runc does.
