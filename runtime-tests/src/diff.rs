@@ -19,9 +19,13 @@ impl Placeholders {
     }
 
     /// Replace `prefix` (a host path) by `<name>` wherever a string contains it.
-    pub fn add(mut self, prefix: &Path, name: &str) -> Self {
-        self.0
-            .push((prefix.to_string_lossy().into_owned(), format!("<{name}>")));
+    pub fn add(self, prefix: &Path, name: &str) -> Self {
+        self.add_text(&prefix.to_string_lossy(), name)
+    }
+
+    /// Replace any occurrence of `text` (e.g. a unique container id) by `<name>`.
+    pub fn add_text(mut self, text: &str, name: &str) -> Self {
+        self.0.push((text.to_string(), format!("<{name}>")));
         // Longest first, so that a bundle inside a temp dir is replaced as the bundle.
         self.0.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
         self

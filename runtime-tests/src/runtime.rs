@@ -123,6 +123,11 @@ impl Runtime {
         &self.binary
     }
 
+    /// The runtime's private directory (`root/` and `io/` are inside).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The `--root` state directory.
     pub fn root(&self) -> PathBuf {
         self.dir.join("root")

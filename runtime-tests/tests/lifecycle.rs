@@ -167,13 +167,18 @@ fn preserve_fds_passes_exactly_that_many() {
     let id = rt.new_id();
     let bundle = b.path().to_string_lossy().into_owned();
     let mut cmd = rt.command(&["run", "--bundle", &bundle, "--preserve-fds", "1", &id]);
-    // SAFETY: only async-signal-safe dup2 calls between fork and exec.
+    // SAFETY: only async-signal-safe fcntl/dup2 calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
-            // dup2 onto 3 and 4 (clearing close-on-exec): the runtime starts with both.
-            if libc::dup2(fd3, 3) < 0 || libc::dup2(fd4, 4) < 0 {
+            // Move both out of the way first (either may already sit on 3 or 4), then
+            // dup2 onto 3 and 4, which clears close-on-exec: the runtime starts with both.
+            let a = libc::fcntl(fd3, libc::F_DUPFD, 100);
+            let b = libc::fcntl(fd4, libc::F_DUPFD, 100);
+            if a < 0 || b < 0 || libc::dup2(a, 3) < 0 || libc::dup2(b, 4) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            libc::close(a);
+            libc::close(b);
             Ok(())
         });
     }

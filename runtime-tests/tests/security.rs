@@ -1,0 +1,159 @@
+//! Known container-escape classes, checked from inside a container.
+//!
+//! - CVE-2019-5736: a container must not be able to open the runtime binary for writing
+//!   through /proc/<runtime pid>/exe while the runtime runs in its namespaces.
+//! - CVE-2024-21626: no runtime fd leaks into the container, and a cwd naming such an fd
+//!   (/proc/self/fd/N) can never leave the process in a host directory.
+//! - Symlinked mount destinations: a destination that is a symlink to an absolute path is
+//!   resolved inside the rootfs, never on the host.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::time::Duration;
+
+use runtime_tests::env::fresh_dir;
+use runtime_tests::report::mounts;
+use runtime_tests::{assert_nothing_left, Bundle, ConfigExt, Runtime};
+use serde_json::json;
+
+/// A sits in `created` (its init still runs the runtime's own code, blocked before exec);
+/// B joins A's pid namespace, where A's init is pid 1, and tries to open /proc/1/exe for
+/// writing. `caps`: B's capabilities (None: the defaults).
+fn open_runtime_exe_from_neighbour(caps: Option<&[&str]>) {
+    let rt = Runtime::under_test();
+    let before = fs::read(rt.binary()).expect("read the runtime binary");
+    let a = Bundle::new();
+    a.save_probe_args(&["sleep", "100"]);
+    let a_id = rt.new_id();
+    rt.create_saved(&a, &a_id, &[]).ok();
+    let a_pid = rt.state_json(&a_id)["pid"].as_i64().expect("pid");
+    let mut b = Bundle::new();
+    b.config
+        .namespace("pid", Some(&format!("/proc/{a_pid}/ns/pid")));
+    if let Some(caps) = caps {
+        for set in ["bounding", "effective", "permitted"] {
+            b.config.cap_set(set, caps);
+        }
+    }
+    let r = rt.run_probe(&b, &["open-write", "/proc/1/exe"]);
+    // runc 1.1.5 answers ETXTBSY (its init runs from a sealed copy of itself).
+    assert_ne!(
+        r["result"], "ok",
+        "A's init binary was opened for writing: {r}"
+    );
+    assert_eq!(rt.status_of(&a_id).as_deref(), Some("created"));
+    let after = fs::read(rt.binary()).expect("read the runtime binary again");
+    assert!(before == after, "the runtime binary changed");
+    rt.delete_force(&a_id).ok();
+    assert_nothing_left(&a, &rt, &a_id);
+}
+
+#[test]
+fn runtime_binary_not_writable_from_a_neighbour() {
+    open_runtime_exe_from_neighbour(None);
+}
+
+#[test]
+fn runtime_binary_not_writable_from_a_privileged_neighbour() {
+    open_runtime_exe_from_neighbour(Some(&[
+        "CAP_DAC_OVERRIDE",
+        "CAP_FOWNER",
+        "CAP_KILL",
+        "CAP_SETUID",
+        "CAP_SETGID",
+        "CAP_SYS_ADMIN",
+        "CAP_SYS_PTRACE",
+    ]));
+}
+
+#[test]
+fn no_runtime_fds_leak_into_run() {
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    let r = rt.run_probe(&b, &[]);
+    assert_eq!(r["fds"], json!([0, 1, 2]), "{}", r["fd_targets"]);
+}
+
+#[test]
+fn no_runtime_fds_leak_into_create_start() {
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    b.save_probe_args(&[]);
+    let id = rt.new_id();
+    let created = rt.create_saved(&b, &id, &[]);
+    created.ok();
+    rt.start(&id).ok();
+    rt.wait_status(&id, "stopped", Duration::from_secs(10));
+    let r = runtime_tests::runtime::last_json_line(&created.stdout_now())
+        .unwrap_or_else(|| panic!("no report:\n{created}"));
+    assert_eq!(r["fds"], json!([0, 1, 2]), "{}", r["fd_targets"]);
+    rt.delete(&id).ok();
+    assert_nothing_left(&b, &rt, &id);
+}
+
+#[test]
+fn cwd_through_a_leaked_fd_never_reaches_the_host() {
+    let (rt, mut b) = (Runtime::under_test(), Bundle::new());
+    for fd in 3..=10 {
+        b.config.cwd(&format!("/proc/self/fd/{fd}"));
+        let (out, r) = rt.run_probe_output(&b, &[]);
+        if !out.success() {
+            // Refusing is fine (runc: "mkdir /proc/self/fd/N: not a directory").
+            assert!(
+                r.is_none(),
+                "fd {fd}: the probe ran but the run failed:\n{out}"
+            );
+            continue;
+        }
+        let r = r.expect("report");
+        let cwd = r["cwd"].as_str().unwrap_or_default();
+        assert!(
+            cwd.starts_with('/') && !cwd.contains("unreachable"),
+            "fd {fd}: the process runs outside its root, cwd {cwd:?}"
+        );
+    }
+}
+
+#[test]
+fn symlinked_mount_destination_stays_in_the_rootfs() {
+    let (rt, mut b) = (Runtime::under_test(), Bundle::new());
+    // A host directory the symlink points at, with a marker; it must stay untouched.
+    let host = fresh_dir("nook-host-");
+    fs::write(host.join("marker"), "host").unwrap();
+    let inside = host.to_string_lossy().into_owned();
+    symlink(&inside, b.in_rootfs("/evil")).unwrap();
+    b.config.add_mount("/evil", "tmpfs", "tmpfs", &["size=1m"]);
+
+    let r = rt.run_probe(&b, &[]);
+    let tmpfs_at: Vec<&str> = mounts(&r)
+        .iter()
+        .filter(|m| m["fstype"] == "tmpfs")
+        .filter_map(|m| m["target"].as_str())
+        .collect();
+    assert!(
+        tmpfs_at.contains(&inside.as_str()),
+        "the tmpfs should be at {inside} inside the container: {tmpfs_at:?}"
+    );
+    let w = rt.run_probe(&b, &["write", "/evil/pwned", "x"]);
+    assert_eq!(w["result"], "ok", "{w}");
+
+    let host_entries: Vec<_> = fs::read_dir(&host)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        host_entries,
+        ["marker"],
+        "the host directory was written to"
+    );
+    assert_eq!(fs::read_to_string(host.join("marker")).unwrap(), "host");
+    assert!(
+        !runtime_tests::leftovers::mounts_mentioning(Path::new(&inside))
+            .iter()
+            .any(|l| l.split_whitespace().nth(4) == Some(inside.as_str())),
+        "the host directory is a mount point"
+    );
+    // The write went to the tmpfs, which is gone: the rootfs copy holds nothing either.
+    assert!(!b.in_rootfs(&format!("{inside}/pwned")).exists());
+    fs::remove_dir_all(&host).unwrap();
+}
