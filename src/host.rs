@@ -32,7 +32,9 @@ impl Host {
             euid: nix::unistd::geteuid().as_raw(),
             egid: nix::unistd::getegid().as_raw(),
             in_userns: !is_initial_map(&uid_map),
-            cgroups: cgroup_layout(&std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default()),
+            cgroups: cgroup_layout(
+                &std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default(),
+            ),
             exe: std::fs::read_link("/proc/self/exe").unwrap_or_default(),
         }
     }
@@ -53,7 +55,9 @@ pub fn is_initial_map(uid_map: &str) -> bool {
 pub fn cgroup_layout(mountinfo: &str) -> CgroupLayout {
     let mut controllers = Vec::new();
     for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else { continue };
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
         let target = left.split_whitespace().nth(4).unwrap_or("");
         let mut r = right.split_whitespace();
         let fstype = r.next().unwrap_or("");
@@ -74,6 +78,17 @@ pub fn cgroup_layout(mountinfo: &str) -> CgroupLayout {
     }
 }
 
+/// This process's cgroup in the v1 hierarchy `ctrl` (e.g. "cpu,cpuacct" or
+/// "systemd" for name=systemd), relative to the hierarchy's root.
+pub fn own_cgroup(proc_self_cgroup: &str, ctrl: &str) -> Option<String> {
+    proc_self_cgroup.lines().find_map(|l| {
+        let mut f = l.splitn(3, ':');
+        let (_, names, path) = (f.next()?, f.next()?, f.next()?);
+        (names.trim_start_matches("name=") == ctrl)
+            .then(|| path.trim_start_matches('/').to_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +97,15 @@ mod tests {
     fn initial_map_is_recognised() {
         assert!(is_initial_map("         0          0 4294967295\n"));
         assert!(!is_initial_map("         0       1000          1\n"));
+    }
+
+    #[test]
+    fn own_cgroup_per_hierarchy() {
+        let text = "12:memory:/a/b\n11:cpu,cpuacct:/\n1:name=systemd:/s\n0::/u\n";
+        assert_eq!(own_cgroup(text, "memory").as_deref(), Some("a/b"));
+        assert_eq!(own_cgroup(text, "cpu,cpuacct").as_deref(), Some(""));
+        assert_eq!(own_cgroup(text, "systemd").as_deref(), Some("s"));
+        assert_eq!(own_cgroup(text, "pids"), None);
     }
 
     #[test]

@@ -46,7 +46,12 @@ static LOGGER: Mutex<Option<Logger>> = Mutex::new(None);
 /// that every later failure lands in the file.
 pub fn init(path: Option<&PathBuf>, format: Format, debug: bool) -> std::io::Result<()> {
     let file = match path {
-        Some(p) => Some(std::fs::OpenOptions::new().create(true).append(true).open(p)?),
+        Some(p) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)?,
+        ),
         None => None,
     };
     let min = if debug { Level::Debug } else { Level::Warn };
@@ -102,7 +107,9 @@ pub fn format_line(format: Format, level: Level, msg: &str, time: &str) -> Strin
 
 /// The current UTC time as RFC 3339 with nanoseconds.
 pub fn rfc3339_now() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     rfc3339(d.as_secs() as i64, d.subsec_nanos())
 }
 
@@ -140,7 +147,12 @@ mod tests {
 
     #[test]
     fn json_line_is_what_containerd_parses() {
-        let l = format_line(Format::Json, Level::Error, "container \"x\" does not exist", "T");
+        let l = format_line(
+            Format::Json,
+            Level::Error,
+            "container \"x\" does not exist",
+            "T",
+        );
         let v: serde_json::Value = serde_json::from_str(&l).unwrap();
         assert_eq!(v["level"], "error");
         assert_eq!(v["msg"], "container \"x\" does not exist");

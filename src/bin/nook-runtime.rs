@@ -16,7 +16,11 @@ fn main() {
         }
         Err(e) => {
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
             eprintln!("nook-runtime: {first}");
             std::process::exit(1);
         }
@@ -26,7 +30,13 @@ fn main() {
         LogFormat::Json => nook::log::Format::Json,
     };
     if let Err(e) = nook::log::init(cli.log.as_ref(), format, cli.debug) {
-        eprintln!("nook-runtime: open log file {}: {e}", cli.log.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
+        eprintln!(
+            "nook-runtime: open log file {}: {e}",
+            cli.log
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
         std::process::exit(1);
     }
     match dispatch(cli) {
@@ -53,7 +63,10 @@ fn create_options(a: &CreateArgs) -> CreateOptions {
 
 fn dispatch(cli: Cli) -> Result<i32> {
     if cli.version {
-        println!("nook-runtime version {}\nspec: 1.0.2", env!("CARGO_PKG_VERSION"));
+        println!(
+            "nook-runtime version {}\nspec: 1.0.2",
+            env!("CARGO_PKG_VERSION")
+        );
         return Ok(0);
     }
     let store = Store::new(&cli.root);
@@ -63,7 +76,11 @@ fn dispatch(cli: Cli) -> Result<i32> {
     match cmd {
         Command::Create(a) => container::create(&store, &a.id, &create_options(&a)).map(|_| 0),
         Command::Start { id } => container::start(&store, &id).map(|_| 0),
-        Command::Run { create, detach, keep } => container::run(&store, &create.id, &create_options(&create), detach, keep),
+        Command::Run {
+            create,
+            detach,
+            keep,
+        } => container::run(&store, &create.id, &create_options(&create), detach, keep),
         Command::State { id } => {
             let v = container::state(&store, &id)?;
             print_json(&v, true);
@@ -71,7 +88,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
         }
         Command::Kill { id, signal, all } => {
             if all {
-                nook::log::debug("kill --all: without cgroups only the container's init is signalled");
+                nook::log::debug(
+                    "kill --all: without cgroups only the container's init is signalled",
+                );
             }
             let sig = parse_signal(signal.as_deref().unwrap_or("SIGTERM"))?;
             container::kill(&store, &id, sig).map(|_| 0)
@@ -84,9 +103,20 @@ fn dispatch(cli: Cli) -> Result<i32> {
             } else if format == ListFormat::Json {
                 print_json(&serde_json::to_value(&rows).unwrap_or_default(), false);
             } else {
-                println!("{:<12} {:<8} {:<10} {:<40} {:<31} OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+                println!(
+                    "{:<12} {:<8} {:<10} {:<40} {:<31} OWNER",
+                    "ID", "PID", "STATUS", "BUNDLE", "CREATED"
+                );
                 for r in rows {
-                    println!("{:<12} {:<8} {:<10} {:<40} {:<31} {}", r.id, r.pid, r.status, r.bundle.display(), r.created, r.owner);
+                    println!(
+                        "{:<12} {:<8} {:<10} {:<40} {:<31} {}",
+                        r.id,
+                        r.pid,
+                        r.status,
+                        r.bundle.display(),
+                        r.created,
+                        r.owner
+                    );
                 }
             }
             Ok(0)
@@ -94,7 +124,10 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Spec { bundle, rootless } => {
             let path = bundle.join("config.json");
             if path.exists() {
-                return Err(Error::Usage(format!("file {} exists: remove it first", path.display())));
+                return Err(Error::Usage(format!(
+                    "file {} exists: remove it first",
+                    path.display()
+                )));
             }
             let uid = nix::unistd::geteuid().as_raw();
             let gid = nix::unistd::getegid().as_raw();
@@ -107,7 +140,12 @@ fn dispatch(cli: Cli) -> Result<i32> {
 }
 
 fn print_json(v: &serde_json::Value, pretty: bool) {
-    let text = if pretty { serde_json::to_string_pretty(v) } else { serde_json::to_string(v) }.unwrap_or_default();
+    let text = if pretty {
+        serde_json::to_string_pretty(v)
+    } else {
+        serde_json::to_string(v)
+    }
+    .unwrap_or_default();
     let _ = writeln!(std::io::stdout(), "{text}");
 }
 
@@ -119,6 +157,10 @@ fn parse_signal(s: &str) -> Result<nix::sys::signal::Signal> {
         return nix::sys::signal::Signal::try_from(n).map_err(|_| bad());
     }
     let up = s.to_ascii_uppercase();
-    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
     nix::sys::signal::Signal::from_str(&name).map_err(|_| bad())
 }

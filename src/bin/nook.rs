@@ -14,7 +14,9 @@ fn main() {
     let arg = std::env::args().nth(1);
     match arg.as_deref() {
         None | Some("-h") | Some("--help") | Some("help") => println!("{HELP}"),
-        Some("--version") | Some("version") => println!("nook version {}", env!("CARGO_PKG_VERSION")),
+        Some("--version") | Some("version") => {
+            println!("nook version {}", env!("CARGO_PKG_VERSION"))
+        }
         Some(other) => {
             eprintln!("nook: '{other}' is not a nook command yet (see 'nook --help')");
             std::process::exit(125);

@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "nook-runtime", about = "An OCI container runtime (runc-compatible CLI)", disable_version_flag = true)]
+#[command(
+    name = "nook-runtime",
+    about = "An OCI container runtime (runc-compatible CLI)",
+    disable_version_flag = true
+)]
 pub struct Cli {
     /// Directory for container state
     #[arg(long, global = true, default_value = "/run/nook-runtime")]

@@ -39,7 +39,10 @@ fn run_one(kind: HookKind, h: &HookPlan, state: &serde_json::Value) -> Result<()
         if h.timeout.is_some_and(|t| started.elapsed() >= t) {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(fail(format!("timed out after {}s", h.timeout.unwrap_or_default().as_secs())));
+            return Err(fail(format!(
+                "timed out after {}s",
+                h.timeout.unwrap_or_default().as_secs()
+            )));
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
     };
@@ -68,7 +71,10 @@ mod tests {
     #[test]
     fn hook_reads_state_and_env() {
         let out = std::env::temp_dir().join(format!("nook-hook-{}", std::process::id()));
-        let h = hook(&format!("cat > {0}; echo \" $X\" >> {0}", out.display()), None);
+        let h = hook(
+            &format!("cat > {0}; echo \" $X\" >> {0}", out.display()),
+            None,
+        );
         run_all(HookKind::Poststop, &[h], &serde_json::json!({"id": "c"})).unwrap();
         let text = std::fs::read_to_string(&out).unwrap();
         std::fs::remove_file(&out).unwrap();
@@ -77,9 +83,19 @@ mod tests {
 
     #[test]
     fn failing_and_slow_hooks_are_errors() {
-        let e = run_all(HookKind::Prestart, &[hook("exit 3", None)], &serde_json::json!({})).unwrap_err();
+        let e = run_all(
+            HookKind::Prestart,
+            &[hook("exit 3", None)],
+            &serde_json::json!({}),
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "prestart hook /bin/sh: exit status 3");
-        let e = run_all(HookKind::Prestart, &[hook("sleep 5", Some(1))], &serde_json::json!({})).unwrap_err();
+        let e = run_all(
+            HookKind::Prestart,
+            &[hook("sleep 5", Some(1))],
+            &serde_json::json!({}),
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "prestart hook /bin/sh: timed out after 1s");
     }
 }

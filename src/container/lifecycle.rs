@@ -27,13 +27,25 @@ pub struct CreateOptions {
 /// nothing is left: no state directory, no process (mounts die with init's
 /// mount namespace).
 pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<i32> {
-    let bundle = std::fs::canonicalize(&opts.bundle).map_err(|e| Error::io("bundle", &opts.bundle, e))?;
+    let bundle =
+        std::fs::canonicalize(&opts.bundle).map_err(|e| Error::io("bundle", &opts.bundle, e))?;
     let spec = crate::spec::load(&bundle)?;
     crate::spec::validate(&spec)?;
     let host = Host::detect();
-    let plan = Plan::build(id, &bundle, &spec, &host, &LaunchOptions { no_pivot: opts.no_pivot })?;
+    let plan = Plan::build(
+        id,
+        &bundle,
+        &spec,
+        &host,
+        &LaunchOptions {
+            no_pivot: opts.no_pivot,
+        },
+    )?;
     if !plan.rootfs.is_dir() {
-        return Err(Error::config("root.path", format!("{} is not a directory", plan.rootfs.display())));
+        return Err(Error::config(
+            "root.path",
+            format!("{} is not a directory", plan.rootfs.display()),
+        ));
     }
     for note in &plan.not_applied {
         crate::log::debug(note);
@@ -66,7 +78,11 @@ fn create_in(entry: &Entry, plan: &Plan, opts: &CreateOptions, host: &Host) -> R
     let run_hooks = move |kind: HookKind, pid: i32| {
         let mut s = hook_state.clone();
         s.pid = pid;
-        let status = if kind == HookKind::StartContainer { Status::Created } else { Status::Creating };
+        let status = if kind == HookKind::StartContainer {
+            Status::Created
+        } else {
+            Status::Creating
+        };
         let mut state = s.oci_state(status);
         state["pid"] = pid.into();
         hooks::run_all(kind, hook_state.hooks.of(kind), &state)
@@ -109,9 +125,21 @@ pub fn start(store: &Store, id: &str) -> Result<()> {
     let (entry, saved) = store.open(id)?;
     match current(&entry, &saved) {
         Status::Created => {}
-        Status::Stopped => return Err(Error::State("cannot start a container that has stopped".into())),
-        Status::Running => return Err(Error::State("cannot start an already running container".into())),
-        Status::Creating => return Err(Error::State("cannot start a container that is being created".into())),
+        Status::Stopped => {
+            return Err(Error::State(
+                "cannot start a container that has stopped".into(),
+            ))
+        }
+        Status::Running => {
+            return Err(Error::State(
+                "cannot start an already running container".into(),
+            ))
+        }
+        Status::Creating => {
+            return Err(Error::State(
+                "cannot start a container that is being created".into(),
+            ))
+        }
     }
     let fifo = entry.fifo();
     start_gate::open_and_read(&fifo, || process::alive(saved.pid))?;
@@ -129,10 +157,20 @@ pub fn state(store: &Store, id: &str) -> Result<serde_json::Value> {
     let (entry, saved) = store.open(id)?;
     let status = current(&entry, &saved);
     let mut v = saved.oci_state(status);
-    v["pid"] = if status == Status::Stopped { 0 } else { saved.pid }.into();
+    v["pid"] = if status == Status::Stopped {
+        0
+    } else {
+        saved.pid
+    }
+    .into();
     v["rootfs"] = saved.rootfs.display().to_string().into();
     v["created"] = saved.created.clone().into();
-    v["owner"] = if saved.owner == 0 { String::new() } else { saved.owner.to_string() }.into();
+    v["owner"] = if saved.owner == 0 {
+        String::new()
+    } else {
+        saved.owner.to_string()
+    }
+    .into();
     Ok(v)
 }
 
@@ -181,9 +219,14 @@ fn kill_and_wait(pid: i32) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while process::alive(pid) {
         // Our own child (after `run`) must be reaped here; others are reaped by their parent.
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+        let _ = nix::sys::wait::waitpid(
+            nix::unistd::Pid::from_raw(pid),
+            Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+        );
         if Instant::now() > deadline {
-            return Err(Error::State(format!("container init {pid} did not die after SIGKILL")));
+            return Err(Error::State(format!(
+                "container init {pid} did not die after SIGKILL"
+            )));
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -210,11 +253,19 @@ pub fn list(store: &Store) -> Vec<ListEntry> {
             let status = current(&entry, &saved);
             Some(ListEntry {
                 id,
-                pid: if status == Status::Stopped { 0 } else { saved.pid },
+                pid: if status == Status::Stopped {
+                    0
+                } else {
+                    saved.pid
+                },
                 status: status.as_str().into(),
                 bundle: saved.bundle.clone(),
                 created: saved.created.clone(),
-                owner: if saved.owner == 0 { "root".into() } else { saved.owner.to_string() },
+                owner: if saved.owner == 0 {
+                    "root".into()
+                } else {
+                    saved.owner.to_string()
+                },
             })
         })
         .collect()

@@ -18,7 +18,14 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool, keep: bo
     }
     let pid = create(store, id, opts)?;
     let mut mask = SigSet::all();
-    for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE] {
+    for s in [
+        Signal::SIGKILL,
+        Signal::SIGSTOP,
+        Signal::SIGSEGV,
+        Signal::SIGBUS,
+        Signal::SIGILL,
+        Signal::SIGFPE,
+    ] {
         mask.remove(s);
     }
     if !detach {
@@ -45,12 +52,16 @@ fn wait_forwarding(pid: i32, mask: &SigSet) -> Result<i32> {
         loop {
             match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::Exited(p, c)) if p == Pid::from_raw(pid) => return Ok(c),
-                Ok(WaitStatus::Signaled(p, s, _)) if p == Pid::from_raw(pid) => return Ok(128 + s as i32),
+                Ok(WaitStatus::Signaled(p, s, _)) if p == Pid::from_raw(pid) => {
+                    return Ok(128 + s as i32)
+                }
                 Ok(WaitStatus::StillAlive) | Err(_) => break,
                 Ok(_) => continue,
             }
         }
-        let Some(info) = sfd.read_signal().sys("read", "signalfd")? else { continue };
+        let Some(info) = sfd.read_signal().sys("read", "signalfd")? else {
+            continue;
+        };
         let sig = info.ssi_signo as i32;
         if sig != libc::SIGCHLD {
             if let Ok(s) = Signal::try_from(sig) {

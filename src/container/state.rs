@@ -95,7 +95,11 @@ mod tests {
         let start = crate::kernel::procfs::process_stat(me).unwrap().1;
         assert_eq!(saved(me, start).status(true), Status::Created);
         assert_eq!(saved(me, start).status(false), Status::Running);
-        assert_eq!(saved(me, start + 1).status(false), Status::Stopped, "a reused pid is not ours");
+        assert_eq!(
+            saved(me, start + 1).status(false),
+            Status::Stopped,
+            "a reused pid is not ours"
+        );
         assert_eq!(saved(i32::MAX, 0).status(false), Status::Stopped);
     }
 

@@ -26,7 +26,9 @@ pub fn check_id(id: &str) -> Result<()> {
         && id != "."
         && id != ".."
         && id.len() <= 1024
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || "_+-.".contains(c));
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+-.".contains(c));
     if ok {
         Ok(())
     } else {
@@ -36,7 +38,9 @@ pub fn check_id(id: &str) -> Result<()> {
 
 impl Store {
     pub fn new(root: &Path) -> Store {
-        Store { root: root.to_path_buf() }
+        Store {
+            root: root.to_path_buf(),
+        }
     }
 
     fn ensure_root(&self) -> Result<()> {
@@ -54,7 +58,9 @@ impl Store {
         let dir = self.root.join(id);
         match fs::DirBuilder::new().mode(0o711).create(&dir) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(Error::Exists(id.into())),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::Exists(id.into()))
+            }
             Err(e) => return Err(Error::io("create", &dir, e)),
         }
         lock(dir)
@@ -95,7 +101,8 @@ fn lock(dir: PathBuf) -> Result<Entry> {
         .mode(0o600)
         .open(&path)
         .map_err(|e| Error::io("open", &path, e))?;
-    let lock = Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| Error::sys("flock", path.display(), e))?;
+    let lock = Flock::lock(f, FlockArg::LockExclusive)
+        .map_err(|(_, e)| Error::sys("flock", path.display(), e))?;
     Ok(Entry { dir, _lock: lock })
 }
 
@@ -109,14 +116,16 @@ impl Entry {
         let tmp = self.dir.join("state.json.tmp");
         let bytes = serde_json::to_vec(s).expect("state serialises");
         let mut f = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-        f.write_all(&bytes).map_err(|e| Error::io("write", &tmp, e))?;
+        f.write_all(&bytes)
+            .map_err(|e| Error::io("write", &tmp, e))?;
         fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &path, e))
     }
 
     pub fn load(&self) -> Result<Saved> {
         let path = self.dir.join("state.json");
         let bytes = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::config(path.display().to_string(), e.to_string()))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::config(path.display().to_string(), e.to_string()))
     }
 
     /// Remove the whole directory (the lock goes with it).

@@ -4,7 +4,10 @@ use crate::error::{Error, Result, SysResult};
 use caps::{CapSet, Capability, CapsHashSet};
 
 fn set_of(mask: u64) -> CapsHashSet {
-    caps::all().into_iter().filter(|c| mask & (1u64 << c.index()) != 0).collect()
+    caps::all()
+        .into_iter()
+        .filter(|c| mask & (1u64 << c.index()) != 0)
+        .collect()
 }
 
 fn err(call: &'static str, set: &str, e: caps::errors::CapsError) -> Error {
@@ -22,7 +25,8 @@ pub fn limit_bounding(keep: u64) -> Result<()> {
         if cap.index() as u32 > last || keep & (1u64 << cap.index()) != 0 {
             continue;
         }
-        caps::drop(None, CapSet::Bounding, cap).map_err(|e| err("prctl(PR_CAPBSET_DROP)", &cap.to_string(), e))?;
+        caps::drop(None, CapSet::Bounding, cap)
+            .map_err(|e| err("prctl(PR_CAPBSET_DROP)", &cap.to_string(), e))?;
     }
     Ok(())
 }
@@ -31,9 +35,12 @@ pub fn limit_bounding(keep: u64) -> Result<()> {
 pub fn apply(effective: u64, permitted: u64, inheritable: u64, ambient: u64) -> Result<()> {
     // Each capset call must leave effective within permitted: shrink effective
     // first, set inheritable while permitted is still whole, shrink permitted last.
-    caps::set(None, CapSet::Effective, &set_of(effective & permitted)).map_err(|e| err("capset", "effective", e))?;
-    caps::set(None, CapSet::Inheritable, &set_of(inheritable)).map_err(|e| err("capset", "inheritable", e))?;
-    caps::set(None, CapSet::Permitted, &set_of(permitted)).map_err(|e| err("capset", "permitted", e))?;
+    caps::set(None, CapSet::Effective, &set_of(effective & permitted))
+        .map_err(|e| err("capset", "effective", e))?;
+    caps::set(None, CapSet::Inheritable, &set_of(inheritable))
+        .map_err(|e| err("capset", "inheritable", e))?;
+    caps::set(None, CapSet::Permitted, &set_of(permitted))
+        .map_err(|e| err("capset", "permitted", e))?;
     caps::clear(None, CapSet::Ambient).map_err(|e| err("prctl(PR_CAP_AMBIENT)", "clear", e))?;
     for cap in set_of(ambient) {
         // As runc does, a cap that cannot be ambient (not in permitted and

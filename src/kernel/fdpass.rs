@@ -10,7 +10,8 @@ pub fn send_fd(sock: BorrowedFd, payload: &[u8], fd: RawFd) -> Result<()> {
     let iov = [IoSlice::new(payload)];
     let fds = [fd];
     let cmsg = [ControlMessage::ScmRights(&fds)];
-    sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None).map_err(|e| Error::sys("sendmsg", "SCM_RIGHTS", e))?;
+    sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None)
+        .map_err(|e| Error::sys("sendmsg", "SCM_RIGHTS", e))?;
     Ok(())
 }
 
@@ -18,8 +19,13 @@ pub fn send_fd(sock: BorrowedFd, payload: &[u8], fd: RawFd) -> Result<()> {
 pub fn recv_fd(sock: BorrowedFd, buf: &mut [u8]) -> Result<(usize, Option<OwnedFd>)> {
     let mut space = nix::cmsg_space!([RawFd; 1]);
     let mut iov = [IoSliceMut::new(buf)];
-    let msg = recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
-        .map_err(|e| Error::sys("recvmsg", "SCM_RIGHTS", e))?;
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(|e| Error::sys("recvmsg", "SCM_RIGHTS", e))?;
     let mut fd = None;
     for c in msg.cmsgs().map_err(|e| Error::sys("recvmsg", "cmsgs", e))? {
         if let ControlMessageOwned::ScmRights(v) = c {

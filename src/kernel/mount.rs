@@ -5,7 +5,13 @@ use nix::mount::{MntFlags, MsFlags};
 use std::path::Path;
 
 /// mount(2). `target` may be a /proc/self/fd/N path from `resolve`.
-pub fn mount(source: Option<&Path>, target: &Path, fstype: Option<&str>, flags: MsFlags, data: Option<&str>) -> Result<()> {
+pub fn mount(
+    source: Option<&Path>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> Result<()> {
     let data = data.filter(|d| !d.is_empty());
     nix::mount::mount(source, target, fstype, flags, data).map_err(|errno| {
         let what = match (source, fstype) {
@@ -27,13 +33,20 @@ pub fn set_propagation(target: &Path, flags: MsFlags) -> Result<()> {
 pub fn remount_bind(target: &Path, flags: MsFlags) -> Result<()> {
     let locked = locked_flags(target)?;
     let want = (flags | locked) - MsFlags::MS_REC;
-    mount(None, target, None, want | MsFlags::MS_BIND | MsFlags::MS_REMOUNT, None)
+    mount(
+        None,
+        target,
+        None,
+        want | MsFlags::MS_BIND | MsFlags::MS_REMOUNT,
+        None,
+    )
 }
 
 /// The per-mount flags currently set on `target`, from statvfs.
 pub fn locked_flags(target: &Path) -> Result<MsFlags> {
     use nix::sys::statvfs::FsFlags;
-    let st = nix::sys::statvfs::statvfs(target).map_err(|e| Error::sys("statvfs", target.display(), e))?;
+    let st = nix::sys::statvfs::statvfs(target)
+        .map_err(|e| Error::sys("statvfs", target.display(), e))?;
     let f = st.flags();
     let mut out = MsFlags::empty();
     for (have, ms) in [
@@ -56,5 +69,6 @@ pub fn locked_flags(target: &Path) -> Result<MsFlags> {
 }
 
 pub fn umount_detach(target: &Path) -> Result<()> {
-    nix::mount::umount2(target, MntFlags::MNT_DETACH).map_err(|e| Error::sys("umount2", target.display(), e))
+    nix::mount::umount2(target, MntFlags::MNT_DETACH)
+        .map_err(|e| Error::sys("umount2", target.display(), e))
 }

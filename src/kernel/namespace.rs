@@ -8,7 +8,8 @@ use std::path::Path;
 
 /// Join the namespace at `path` (a /proc/PID/ns/* file or a bind mount of one).
 pub fn join(path: &Path, flag: CloneFlags) -> Result<()> {
-    let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).sys("open", path.display())?;
+    let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .sys("open", path.display())?;
     nix::sched::setns(&fd, flag).sys("setns", path.display())
 }
 

@@ -39,7 +39,9 @@ pub fn set_ids(uid: u32, gid: u32, groups: &[u32], may_setgroups: bool) -> Resul
 }
 
 pub fn set_umask(mask: u32) {
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask as libc::mode_t));
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
+        mask as libc::mode_t,
+    ));
 }
 
 /// setrlimit(2) for a raw resource number.
@@ -57,7 +59,11 @@ pub fn set_rlimit(name: &str, resource: i32, soft: u64, hard: u64) -> Result<()>
         } else {
             ""
         };
-        return Err(Error::sys("setrlimit", format!("{name} soft={soft} hard={hard}{why}"), errno));
+        return Err(Error::sys(
+            "setrlimit",
+            format!("{name} soft={soft} hard={hard}{why}"),
+            errno,
+        ));
     }
     Ok(())
 }
@@ -143,9 +149,16 @@ pub fn clear_cloexec(fd: std::os::fd::RawFd) -> Result<()> {
 
 /// keyctl(KEYCTL_JOIN_SESSION_KEYRING, name). ENOSYS (keys disabled) is not an error.
 pub fn join_session_keyring(name: &str) -> Result<()> {
-    let c = CString::new(name).map_err(|_| Error::Usage("container id contains a NUL byte".into()))?;
+    let c =
+        CString::new(name).map_err(|_| Error::Usage("container id contains a NUL byte".into()))?;
     // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
-    let rc = unsafe { libc::syscall(libc::SYS_keyctl, libc::KEYCTL_JOIN_SESSION_KEYRING, c.as_ptr()) };
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            libc::KEYCTL_JOIN_SESSION_KEYRING,
+            c.as_ptr(),
+        )
+    };
     match nix::errno::Errno::result(rc) {
         Ok(_) | Err(nix::errno::Errno::ENOSYS) => Ok(()),
         Err(e) => Err(Error::sys("keyctl(KEYCTL_JOIN_SESSION_KEYRING)", name, e)),
@@ -153,5 +166,7 @@ pub fn join_session_keyring(name: &str) -> Result<()> {
 }
 
 pub fn unblock_all_signals() -> Result<()> {
-    nix::sys::signal::SigSet::all().thread_unblock().sys("sigprocmask", "unblock")
+    nix::sys::signal::SigSet::all()
+        .thread_unblock()
+        .sys("sigprocmask", "unblock")
 }

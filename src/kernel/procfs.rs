@@ -7,7 +7,10 @@ use std::path::PathBuf;
 /// `kernel.shmmax` → /proc/sys/kernel/shmmax. Keys with `/` are taken as paths.
 pub fn sysctl_path(key: &str) -> Result<PathBuf> {
     if key.contains("..") || key.starts_with('/') || key.starts_with('.') {
-        return Err(Error::config(format!("linux.sysctl.{key}"), "not a sysctl name"));
+        return Err(Error::config(
+            format!("linux.sysctl.{key}"),
+            "not a sysctl name",
+        ));
     }
     Ok(PathBuf::from("/proc/sys").join(key.replace('.', "/")))
 }
@@ -50,7 +53,10 @@ mod tests {
 
     #[test]
     fn sysctl_names_map_to_paths() {
-        assert_eq!(sysctl_path("kernel.shmmax").unwrap(), PathBuf::from("/proc/sys/kernel/shmmax"));
+        assert_eq!(
+            sysctl_path("kernel.shmmax").unwrap(),
+            PathBuf::from("/proc/sys/kernel/shmmax")
+        );
         assert!(sysctl_path("../../etc/passwd").is_err());
     }
 }

@@ -20,8 +20,12 @@ pub enum Create {
 
 /// Open the root directory itself (O_PATH).
 pub fn open_root(path: &Path) -> Result<OwnedFd> {
-    open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| Error::sys("open", path.display(), e))
+    open(
+        path,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::sys("open", path.display(), e))
 }
 
 fn openat2_in_root(root: &OwnedFd, path: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
@@ -54,11 +58,22 @@ fn unsafe_zeroed_open_how() -> libc::open_how {
 
 /// Resolve `path` (absolute, as seen inside the container) beneath `root`,
 /// creating missing components when asked. Returns an O_PATH fd.
-pub fn resolve(root: &OwnedFd, root_path: &Path, path: &Path, create: Option<Create>) -> Result<OwnedFd> {
+pub fn resolve(
+    root: &OwnedFd,
+    root_path: &Path,
+    path: &Path,
+    create: Option<Create>,
+) -> Result<OwnedFd> {
     resolve_depth(root, root_path, path, create, 0)
 }
 
-fn resolve_depth(root: &OwnedFd, root_path: &Path, path: &Path, create: Option<Create>, depth: u32) -> Result<OwnedFd> {
+fn resolve_depth(
+    root: &OwnedFd,
+    root_path: &Path,
+    path: &Path,
+    create: Option<Create>,
+    depth: u32,
+) -> Result<OwnedFd> {
     let rel = relative(path);
     let shown = root_path.join(&rel);
     match openat2_in_root(root, &rel, OFlag::O_PATH) {
@@ -76,14 +91,21 @@ fn resolve_depth(root: &OwnedFd, root_path: &Path, path: &Path, create: Option<C
             Err(Errno::ENOENT) => {}
             Err(e) => return Err(Error::sys("openat2", root_path.join(&prefix).display(), e)),
         }
-        let parent_rel = prefix.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent_rel = prefix
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let parent = openat2_in_root(root, parent_rel, OFlag::O_PATH | OFlag::O_DIRECTORY)
             .map_err(|e| Error::sys("openat2", root_path.join(&prefix).display(), e))?;
         let name = Path::new(c.as_os_str());
         // A dangling symlink: create its target (still beneath the root) and go on through it.
         if let Ok(target) = nix::fcntl::readlinkat(&parent, name) {
             let target = Path::new(&target);
-            let mut next = if target.is_absolute() { target.to_path_buf() } else { Path::new("/").join(parent_rel).join(target) };
+            let mut next = if target.is_absolute() {
+                target.to_path_buf()
+            } else {
+                Path::new("/").join(parent_rel).join(target)
+            };
             for rest in &comps[i + 1..] {
                 next.push(rest);
             }
@@ -93,7 +115,11 @@ fn resolve_depth(root: &OwnedFd, root_path: &Path, path: &Path, create: Option<C
             nix::fcntl::openat(
                 &parent,
                 name,
-                OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+                OFlag::O_CREAT
+                    | OFlag::O_EXCL
+                    | OFlag::O_WRONLY
+                    | OFlag::O_CLOEXEC
+                    | OFlag::O_NOFOLLOW,
                 Mode::from_bits_truncate(0o644),
             )
             .map(drop)
@@ -105,7 +131,8 @@ fn resolve_depth(root: &OwnedFd, root_path: &Path, path: &Path, create: Option<C
             Err(e) => return Err(Error::sys("mkdirat", root_path.join(&prefix).display(), e)),
         }
     }
-    openat2_in_root(root, &rel, OFlag::O_PATH).map_err(|e| Error::sys("openat2", shown.display(), e))
+    openat2_in_root(root, &rel, OFlag::O_PATH)
+        .map_err(|e| Error::sys("openat2", shown.display(), e))
 }
 
 /// `/a/../b/./c` → `a/../b/c` relative to the root (`..` is handled by the kernel).
@@ -150,7 +177,10 @@ mod tests {
         let fd = resolve(&rfd, &root, Path::new("/evil/sub"), Some(Create::Dir)).unwrap();
         let real = real_path(&fd).unwrap();
         assert!(real.starts_with(&root), "{real:?} escaped");
-        assert_eq!(real, root.join(outside.strip_prefix("/").unwrap()).join("sub"));
+        assert_eq!(
+            real,
+            root.join(outside.strip_prefix("/").unwrap()).join("sub")
+        );
         assert!(!outside.join("sub").exists(), "created on the host side");
         let fd = resolve(&rfd, &root, Path::new("/up/etc/f"), Some(Create::File)).unwrap();
         assert_eq!(real_path(&fd).unwrap(), root.join("etc/f"));

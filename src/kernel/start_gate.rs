@@ -35,26 +35,40 @@ pub fn handle(path: &Path) -> Result<OwnedFd> {
 pub fn wait(handle: &OwnedFd) -> Result<OwnedFd> {
     use std::os::fd::AsRawFd;
     let path = format!("/proc/self/fd/{}", handle.as_raw_fd());
-    let fd = open(path.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| {
-        Error::sys("open", "exec fifo (is /proc mounted in the container?)", e)
-    })?;
+    let fd = open(
+        path.as_str(),
+        OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::sys("open", "exec fifo (is /proc mounted in the container?)", e))?;
     Ok(fd)
 }
 
 /// init: tell `start` that the hooks ran and execve comes next.
 pub fn pass(fd: &OwnedFd) -> Result<()> {
-    nix::unistd::write(fd, b"0").sys("write", "exec fifo").map(drop)
+    nix::unistd::write(fd, b"0")
+        .sys("write", "exec fifo")
+        .map(drop)
 }
 
 /// start: open the gate, read init's byte, then wait for end-of-file (init has
 /// exec'd). `alive` is polled so that a dead init never leaves `start` waiting.
 pub fn open_and_read(path: &Path, alive: impl Fn() -> bool) -> Result<()> {
-    let fd = open(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty()).sys("open", path.display())?;
+    let fd = open(
+        path,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .sys("open", path.display())?;
     let mut buf = [0u8; 1];
     let mut passed = false;
     loop {
-        let mut pfd = [nix::poll::PollFd::new(fd.as_fd(), nix::poll::PollFlags::POLLIN)];
-        let n = nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(100u16)).sys("poll", path.display())?;
+        let mut pfd = [nix::poll::PollFd::new(
+            fd.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let n = nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(100u16))
+            .sys("poll", path.display())?;
         if n > 0 {
             match nix::unistd::read(&fd, &mut buf) {
                 Ok(1) => passed = true,

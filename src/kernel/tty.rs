@@ -10,7 +10,8 @@ nix::ioctl_write_ptr_bad!(tiocswinsz, libc::TIOCSWINSZ, libc::winsize);
 
 /// Open a new pty pair from /dev/ptmx (which must point at the container's devpts).
 pub fn open_pty() -> Result<(PtyMaster, OwnedFd, String)> {
-    let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).sys("open", "/dev/ptmx")?;
+    let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .sys("open", "/dev/ptmx")?;
     nix::pty::grantpt(&master).sys("grantpt", "/dev/ptmx")?;
     nix::pty::unlockpt(&master).sys("unlockpt", "/dev/ptmx")?;
     let name = nix::pty::ptsname_r(&master).sys("ptsname", "/dev/ptmx")?;
@@ -31,7 +32,9 @@ pub fn set_winsize(fd: &OwnedFd, rows: u16, cols: u16) -> Result<()> {
         ws_ypixel: 0,
     };
     // SAFETY: `ws` is a valid winsize and fd is an open terminal.
-    unsafe { tiocswinsz(fd.as_raw_fd(), &ws) }.map(drop).sys("ioctl(TIOCSWINSZ)", "pty")
+    unsafe { tiocswinsz(fd.as_raw_fd(), &ws) }
+        .map(drop)
+        .sys("ioctl(TIOCSWINSZ)", "pty")
 }
 
 /// Make the pty slave our controlling terminal and our stdin/stdout/stderr.

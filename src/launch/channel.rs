@@ -43,8 +43,13 @@ pub struct Channel {
 }
 
 pub fn pair() -> Result<(Channel, Channel)> {
-    let (a, b) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-        .sys("socketpair", "launch channel")?;
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .sys("socketpair", "launch channel")?;
     Ok((Channel { sock: a }, Channel { sock: b }))
 }
 

@@ -80,7 +80,8 @@ fn setup(req: &Request, chan: &Channel) -> Result<std::os::fd::OwnedFd> {
         procfs::set_oom_score_adj(adj).context(|| "process.oomScoreAdj".into())?;
     }
     for r in &p.rlimits {
-        process::set_rlimit(&r.name, r.resource, r.soft, r.hard).context(|| "process.rlimits".into())?;
+        process::set_rlimit(&r.name, r.resource, r.soft, r.hard)
+            .context(|| "process.rlimits".into())?;
     }
     // 13. No fd of the runtime survives into the container (CVE-2024-21626).
     close_leaked_fds(req, chan, &gate)?;
@@ -141,8 +142,10 @@ fn set_identity(plan: &crate::plan::Plan) -> Result<()> {
         caps::limit_bounding(c.bounding)?;
     }
     caps::set_keepcaps(true)?;
-    let may_setgroups = std::fs::read_to_string("/proc/self/setgroups").map_or(true, |s| s.trim() != "deny");
-    process::set_ids(p.uid, p.gid, &p.additional_gids, may_setgroups).context(|| "process.user".into())?;
+    let may_setgroups =
+        std::fs::read_to_string("/proc/self/setgroups").map_or(true, |s| s.trim() != "deny");
+    process::set_ids(p.uid, p.gid, &p.additional_gids, may_setgroups)
+        .context(|| "process.user".into())?;
     caps::set_keepcaps(false)?;
     if let Some(c) = &p.caps {
         caps::apply(c.effective, c.permitted, c.inheritable, c.ambient)?;
@@ -164,10 +167,16 @@ fn check_cwd(cwd: &std::path::Path) -> Result<()> {
 fn check_program(prog: &str, env: &[String]) -> Result<()> {
     let path = process::find_program(prog, env);
     if !path.contains('/') {
-        return Err(Error::Init(format!("exec: \"{prog}\": executable file not found in $PATH")));
+        return Err(Error::Init(format!(
+            "exec: \"{prog}\": executable file not found in $PATH"
+        )));
     }
     nix::unistd::access(path.as_str(), nix::unistd::AccessFlags::X_OK).map_err(|e| {
-        let why = if e == nix::errno::Errno::ENOENT { "no such file or directory" } else { e.desc() };
+        let why = if e == nix::errno::Errno::ENOENT {
+            "no such file or directory"
+        } else {
+            e.desc()
+        };
         Error::Init(format!("exec: \"{prog}\": {why}"))
     })
 }
@@ -175,7 +184,8 @@ fn check_program(prog: &str, env: &[String]) -> Result<()> {
 fn close_leaked_fds(req: &Request, chan: &Channel, gate: &std::os::fd::OwnedFd) -> Result<()> {
     let first = 3 + req.preserve_fds;
     let keep = [chan.raw(), gate.as_raw_fd()];
-    let dir = std::fs::read_dir("/proc/self/fd").map_err(|e| Error::io("read", "/proc/self/fd", e))?;
+    let dir =
+        std::fs::read_dir("/proc/self/fd").map_err(|e| Error::io("read", "/proc/self/fd", e))?;
     let fds: Vec<i32> = dir
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .filter(|fd| *fd >= first as i32 && !keep.contains(fd))

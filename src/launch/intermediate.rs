@@ -31,7 +31,9 @@ fn run(req: &Request, chan: &Channel) -> Result<()> {
     // The user namespace first: it owns every namespace created after it.
     for ns in plan.namespaces.iter().filter(|n| n.kind == NsKind::User) {
         match &ns.path {
-            Some(path) => namespace::join(path, ns.kind.flag()).context(|| "linux.namespaces user".into())?,
+            Some(path) => {
+                namespace::join(path, ns.kind.flag()).context(|| "linux.namespaces user".into())?
+            }
             None => {
                 namespace::create(CloneFlags::CLONE_NEWUSER)?;
                 // Without dumpable the parent cannot write our maps; it is reset below.
@@ -39,8 +41,10 @@ fn run(req: &Request, chan: &Channel) -> Result<()> {
                 chan.send(&Msg::MapIds)?;
                 chan.expect_ack()?;
                 process::set_dumpable(false)?;
-                nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).sys("setresgid", 0)?;
-                nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).sys("setresuid", 0)?;
+                nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+                    .sys("setresgid", 0)?;
+                nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+                    .sys("setresuid", 0)?;
             }
         }
     }

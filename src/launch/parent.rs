@@ -35,7 +35,9 @@ fn serve(req: &Request, chan: &Channel, intermediate: i32, init: &mut Option<i32
             _ => chan.recv()?,
         };
         let Some((msg, fd)) = next else {
-            return Err(Error::Init("container init exited before it was ready".into()));
+            return Err(Error::Init(
+                "container init exited before it was ready".into(),
+            ));
         };
         let Some(pid) = *init else {
             match msg {
@@ -50,7 +52,8 @@ fn serve(req: &Request, chan: &Channel, intermediate: i32, init: &mut Option<i32
             Msg::MapIds => map_ids(req, chan, intermediate)?,
             Msg::InitPid { pid } => *init = Some(pid),
             Msg::RunHooks => {
-                let res = (req.hooks)(HookKind::Prestart, pid).and_then(|_| (req.hooks)(HookKind::CreateRuntime, pid));
+                let res = (req.hooks)(HookKind::Prestart, pid)
+                    .and_then(|_| (req.hooks)(HookKind::CreateRuntime, pid));
                 if let Err(e) = res {
                     let _ = chan.send(&Msg::Error { msg: e.to_string() });
                     return Err(e);
@@ -58,7 +61,8 @@ fn serve(req: &Request, chan: &Channel, intermediate: i32, init: &mut Option<i32
                 chan.send(&Msg::Ack)?;
             }
             Msg::Console => {
-                let master = fd.ok_or_else(|| Error::Init("console message without a pty".into()))?;
+                let master =
+                    fd.ok_or_else(|| Error::Init("console message without a pty".into()))?;
                 send_console(req, master)?;
             }
             Msg::Ready => return Ok(pid),
@@ -69,9 +73,18 @@ fn serve(req: &Request, chan: &Channel, intermediate: i32, init: &mut Option<i32
 }
 
 fn map_ids(req: &Request, chan: &Channel, intermediate: i32) -> Result<()> {
-    let maps = req.plan.id_maps.as_ref().expect("plan has maps for a new user namespace");
+    let maps = req
+        .plan
+        .id_maps
+        .as_ref()
+        .expect("plan has maps for a new user namespace");
     let deny = nix::unistd::geteuid().as_raw() != 0;
-    idmap::write_maps(intermediate, &IdMaps::render(&maps.uid), &IdMaps::render(&maps.gid), deny)?;
+    idmap::write_maps(
+        intermediate,
+        &IdMaps::render(&maps.uid),
+        &IdMaps::render(&maps.gid),
+        deny,
+    )?;
     chan.send(&Msg::Ack)
 }
 

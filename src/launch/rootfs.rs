@@ -17,7 +17,13 @@ use std::path::{Path, PathBuf};
 pub fn prepare(plan: &Plan) -> Result<()> {
     set_propagation(Path::new("/"), plan.root_propagation)?;
     // pivot_root needs the new root to be a mount point.
-    mount(Some(&plan.rootfs), &plan.rootfs, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
+    mount(
+        Some(&plan.rootfs),
+        &plan.rootfs,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+    )?;
     let root = open_root(&plan.rootfs)?;
     for op in &plan.mounts {
         mount_one(&root, &plan.rootfs, op).context(|| format!("mounting {}", op.dest.display()))?;
@@ -46,10 +52,24 @@ fn mount_one(root: &OwnedFd, rootfs: &Path, op: &MountOp) -> Result<()> {
     match &op.kind {
         MountKind::Bind { recursive } => {
             let src = src.expect("plan checks bind sources");
-            let create = if source_is_dir(src)? { Create::Dir } else { Create::File };
+            let create = if source_is_dir(src)? {
+                Create::Dir
+            } else {
+                Create::File
+            };
             let target = resolve(root, rootfs, &op.dest, Some(create))?;
-            let rec = if *recursive { MsFlags::MS_REC } else { MsFlags::empty() };
-            mount(Some(src), &fd_path(&target), None, MsFlags::MS_BIND | rec, None)?;
+            let rec = if *recursive {
+                MsFlags::MS_REC
+            } else {
+                MsFlags::empty()
+            };
+            mount(
+                Some(src),
+                &fd_path(&target),
+                None,
+                MsFlags::MS_BIND | rec,
+                None,
+            )?;
             let target = resolve(root, rootfs, &op.dest, None)?;
             if op.needs_bind_remount() {
                 remount_bind(&fd_path(&target), op.flags - MsFlags::MS_BIND)?;
@@ -60,7 +80,13 @@ fn mount_one(root: &OwnedFd, rootfs: &Path, op: &MountOp) -> Result<()> {
         }
         MountKind::Fs { fstype } => {
             let target = resolve(root, rootfs, &op.dest, Some(Create::Dir))?;
-            mount(src, &fd_path(&target), Some(fstype), op.flags, Some(&op.data))?;
+            mount(
+                src,
+                &fd_path(&target),
+                Some(fstype),
+                op.flags,
+                Some(&op.data),
+            )?;
             let target = resolve(root, rootfs, &op.dest, None)?;
             for p in &op.propagation {
                 set_propagation(&fd_path(&target), *p)?;
@@ -76,28 +102,39 @@ fn cgroup_v1(root: &OwnedFd, rootfs: &Path, op: &MountOp, controllers: &[String]
     let ro = op.flags.contains(MsFlags::MS_RDONLY);
     let base = op.flags - MsFlags::MS_RDONLY;
     let target = resolve(root, rootfs, &op.dest, Some(Create::Dir))?;
-    mount(Some(Path::new("tmpfs")), &fd_path(&target), Some("tmpfs"), base, Some("mode=755"))?;
+    mount(
+        Some(Path::new("tmpfs")),
+        &fd_path(&target),
+        Some("tmpfs"),
+        base,
+        Some("mode=755"),
+    )?;
     let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
     for ctrl in controllers {
         let host_dir = PathBuf::from("/sys/fs/cgroup").join(ctrl);
-        let sub = own
-            .lines()
-            .filter_map(|l| l.splitn(3, ':').nth(1).zip(l.splitn(3, ':').nth(2)))
-            .find(|(names, _)| {
-                let names = names.trim_start_matches("name=");
-                names == ctrl.as_str()
-            })
-            .map(|(_, p)| p.trim_start_matches('/').to_string())
-            .unwrap_or_default();
+        let sub = crate::host::own_cgroup(&own, ctrl).unwrap_or_default();
         let src = host_dir.join(sub);
         if !src.is_dir() {
             continue;
         }
         let dest = op.dest.join(ctrl);
         let t = resolve(root, rootfs, &dest, Some(Create::Dir))?;
-        mount(Some(&src), &fd_path(&t), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
+        mount(
+            Some(&src),
+            &fd_path(&t),
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+        )?;
         let t = resolve(root, rootfs, &dest, None)?;
-        remount_bind(&fd_path(&t), base | if ro { MsFlags::MS_RDONLY } else { MsFlags::empty() })?;
+        remount_bind(
+            &fd_path(&t),
+            base | if ro {
+                MsFlags::MS_RDONLY
+            } else {
+                MsFlags::empty()
+            },
+        )?;
         if ctrl.contains(',') {
             let dir = resolve(root, rootfs, &op.dest, None)?;
             for part in ctrl.split(',') {
@@ -110,14 +147,23 @@ fn cgroup_v1(root: &OwnedFd, rootfs: &Path, op: &MountOp, controllers: &[String]
     }
     if ro {
         let t = resolve(root, rootfs, &op.dest, None)?;
-        mount(None, &fd_path(&t), None, base | MsFlags::MS_RDONLY | MsFlags::MS_REMOUNT, Some("mode=755"))?;
+        mount(
+            None,
+            &fd_path(&t),
+            None,
+            base | MsFlags::MS_RDONLY | MsFlags::MS_REMOUNT,
+            Some("mode=755"),
+        )?;
     }
     Ok(())
 }
 
 fn make_device(root: &OwnedFd, rootfs: &Path, d: &Device, method: DeviceMethod) -> Result<()> {
     let parent = d.path.parent().unwrap_or(Path::new("/dev"));
-    let name = d.path.file_name().ok_or_else(|| Error::config("linux.devices", "device path has no name"))?;
+    let name = d
+        .path
+        .file_name()
+        .ok_or_else(|| Error::config("linux.devices", "device path has no name"))?;
     let dir = resolve(root, rootfs, parent, Some(Create::Dir))?;
     let shown = rootfs.join(d.path.strip_prefix("/").unwrap_or(&d.path));
     match method {
@@ -134,7 +180,8 @@ fn make_device(root: &OwnedFd, rootfs: &Path, d: &Device, method: DeviceMethod) 
                 Err(Errno::EEXIST) => {
                     nix::unistd::unlinkat(&dir, name, nix::unistd::UnlinkatFlags::NoRemoveDir)
                         .sys("unlinkat", shown.display())?;
-                    nix::sys::stat::mknodat(&dir, name, kind, mode, dev).sys("mknodat", shown.display())?;
+                    nix::sys::stat::mknodat(&dir, name, kind, mode, dev)
+                        .sys("mknodat", shown.display())?;
                 }
                 Err(e) => return Err(Error::sys("mknodat", shown.display(), e)),
             }
@@ -149,7 +196,13 @@ fn make_device(root: &OwnedFd, rootfs: &Path, d: &Device, method: DeviceMethod) 
         }
         DeviceMethod::Bind => {
             let target = resolve(root, rootfs, &d.path, Some(Create::File))?;
-            mount(Some(&d.path), &fd_path(&target), None, MsFlags::MS_BIND, None)?;
+            mount(
+                Some(&d.path),
+                &fd_path(&target),
+                None,
+                MsFlags::MS_BIND,
+                None,
+            )?;
         }
     }
     Ok(())
@@ -167,10 +220,13 @@ fn dev_links(root: &OwnedFd, rootfs: &Path, plan: &Plan) -> Result<()> {
     if Path::new("/proc/kcore").exists() {
         links.push(("/proc/kcore", "core"));
     }
-    let has_devpts = plan
-        .mounts
-        .iter()
-        .any(|m| m.dest == Path::new("/dev/pts") && m.kind == MountKind::Fs { fstype: "devpts".into() });
+    let has_devpts = plan.mounts.iter().any(|m| {
+        m.dest == Path::new("/dev/pts")
+            && m.kind
+                == MountKind::Fs {
+                    fstype: "devpts".into(),
+                }
+    });
     if has_devpts {
         match nix::unistd::unlinkat(&dev, "ptmx", nix::unistd::UnlinkatFlags::NoRemoveDir) {
             Ok(()) | Err(Errno::ENOENT) => {}
@@ -181,7 +237,13 @@ fn dev_links(root: &OwnedFd, rootfs: &Path, plan: &Plan) -> Result<()> {
     for (target, name) in links {
         match nix::unistd::symlinkat(target, &dev, name) {
             Ok(()) | Err(Errno::EEXIST) => {}
-            Err(e) => return Err(Error::sys("symlinkat", rootfs.join("dev").join(name).display(), e)),
+            Err(e) => {
+                return Err(Error::sys(
+                    "symlinkat",
+                    rootfs.join("dev").join(name).display(),
+                    e,
+                ))
+            }
         }
     }
     Ok(())
@@ -208,8 +270,20 @@ fn mask(p: &Path) -> Result<()> {
     match std::fs::metadata(p) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io("stat", p, e)),
-        Ok(m) if m.is_dir() => mount(Some(Path::new("tmpfs")), p, Some("tmpfs"), MsFlags::MS_RDONLY, None),
-        Ok(_) => mount(Some(Path::new("/dev/null")), p, None, MsFlags::MS_BIND, None),
+        Ok(m) if m.is_dir() => mount(
+            Some(Path::new("tmpfs")),
+            p,
+            Some("tmpfs"),
+            MsFlags::MS_RDONLY,
+            None,
+        ),
+        Ok(_) => mount(
+            Some(Path::new("/dev/null")),
+            p,
+            None,
+            MsFlags::MS_BIND,
+            None,
+        ),
     }
 }
 

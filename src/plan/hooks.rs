@@ -71,13 +71,18 @@ fn convert(hooks: &Option<Vec<Hook>>) -> Vec<HookPlan> {
                 .filter(|a| !a.is_empty())
                 .unwrap_or_else(|| vec![h.path().to_string_lossy().into_owned()]),
             env: h.env().clone().unwrap_or_default(),
-            timeout: h.timeout().filter(|t| *t > 0).map(|t| Duration::from_secs(t as u64)),
+            timeout: h
+                .timeout()
+                .filter(|t| *t > 0)
+                .map(|t| Duration::from_secs(t as u64)),
         })
         .collect()
 }
 
 pub fn plan(hooks: Option<&oci_spec::runtime::Hooks>) -> Hooks {
-    let Some(h) = hooks else { return Hooks::default() };
+    let Some(h) = hooks else {
+        return Hooks::default();
+    };
     #[allow(deprecated)]
     let prestart = convert(h.prestart());
     Hooks {

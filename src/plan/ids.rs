@@ -19,7 +19,9 @@ pub struct IdMaps {
 impl IdMaps {
     /// The text written to /proc/PID/{uid,gid}_map.
     pub fn render(maps: &[IdMap]) -> String {
-        maps.iter().map(|m| format!("{} {} {}\n", m.container, m.host, m.size)).collect()
+        maps.iter()
+            .map(|m| format!("{} {} {}\n", m.container, m.host, m.size))
+            .collect()
     }
 }
 
@@ -34,10 +36,16 @@ fn convert(field: &str, maps: &[LinuxIdMapping]) -> Result<Vec<IdMap>> {
         .collect();
     for (i, m) in out.iter().enumerate() {
         if m.size == 0 {
-            return Err(Error::config(format!("linux.{field}[{i}].size"), "must be at least 1"));
+            return Err(Error::config(
+                format!("linux.{field}[{i}].size"),
+                "must be at least 1",
+            ));
         }
         if m.container.checked_add(m.size).is_none() || m.host.checked_add(m.size).is_none() {
-            return Err(Error::config(format!("linux.{field}[{i}]"), "range overflows 32 bits"));
+            return Err(Error::config(
+                format!("linux.{field}[{i}]"),
+                "range overflows 32 bits",
+            ));
         }
     }
     Ok(out)
@@ -49,13 +57,25 @@ pub fn plan(linux: &Linux, new_userns: bool) -> Result<Option<IdMaps>> {
     if !new_userns {
         return Ok(None);
     }
-    let uid = convert("uidMappings", linux.uid_mappings().as_deref().unwrap_or(&[]))?;
-    let gid = convert("gidMappings", linux.gid_mappings().as_deref().unwrap_or(&[]))?;
+    let uid = convert(
+        "uidMappings",
+        linux.uid_mappings().as_deref().unwrap_or(&[]),
+    )?;
+    let gid = convert(
+        "gidMappings",
+        linux.gid_mappings().as_deref().unwrap_or(&[]),
+    )?;
     if uid.is_empty() {
-        return Err(Error::config("linux.uidMappings", "a new user namespace needs uid mappings"));
+        return Err(Error::config(
+            "linux.uidMappings",
+            "a new user namespace needs uid mappings",
+        ));
     }
     if gid.is_empty() {
-        return Err(Error::config("linux.gidMappings", "a new user namespace needs gid mappings"));
+        return Err(Error::config(
+            "linux.gidMappings",
+            "a new user namespace needs gid mappings",
+        ));
     }
     Ok(Some(IdMaps { uid, gid }))
 }

@@ -11,7 +11,9 @@ mod process;
 
 pub use hooks::{HookKind, HookPlan, Hooks};
 pub use ids::{IdMap, IdMaps};
-pub use mounts::{propagation_flag, Device, DeviceKind, DeviceMethod, MountKind, MountOp, DEFAULT_DEVICES};
+pub use mounts::{
+    propagation_flag, Device, DeviceKind, DeviceMethod, MountKind, MountOp, DEFAULT_DEVICES,
+};
 pub use namespaces::{NsKind, NsOp};
 pub use process::{CapSets, ProcessPlan, Rlimit};
 
@@ -59,19 +61,35 @@ pub struct LaunchOptions {
 }
 
 impl Plan {
-    pub fn build(id: &str, bundle: &Path, spec: &Spec, host: &Host, opts: &LaunchOptions) -> Result<Plan> {
-        let root = spec.root().as_ref().ok_or_else(|| Error::config("root", "missing"))?;
+    pub fn build(
+        id: &str,
+        bundle: &Path,
+        spec: &Spec,
+        host: &Host,
+        opts: &LaunchOptions,
+    ) -> Result<Plan> {
+        let root = spec
+            .root()
+            .as_ref()
+            .ok_or_else(|| Error::config("root", "missing"))?;
         let rootfs = if root.path().is_absolute() {
             root.path().clone()
         } else {
             bundle.join(root.path())
         };
-        let linux = spec.linux().as_ref().ok_or_else(|| Error::config("linux", "missing"))?;
+        let linux = spec
+            .linux()
+            .as_ref()
+            .ok_or_else(|| Error::config("linux", "missing"))?;
         let namespaces = namespaces::plan(linux.namespaces().as_deref().unwrap_or(&[]));
-        let new_userns = namespaces.iter().any(|n| n.kind == NsKind::User && n.path.is_none());
+        let new_userns = namespaces
+            .iter()
+            .any(|n| n.kind == NsKind::User && n.path.is_none());
         let id_maps = ids::plan(linux, new_userns)?;
         let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), bundle, host)?;
-        let dev_from_host = mounts.iter().any(|m| m.dest == Path::new("/dev") && matches!(m.kind, MountKind::Bind { .. }));
+        let dev_from_host = mounts
+            .iter()
+            .any(|m| m.dest == Path::new("/dev") && matches!(m.kind, MountKind::Bind { .. }));
         let devices = if dev_from_host {
             Vec::new()
         } else {
@@ -83,20 +101,27 @@ impl Plan {
             DeviceMethod::Bind
         };
         let rootfs_propagation = match linux.rootfs_propagation() {
-            Some(p) => Some(
-                propagation_flag(p)
-                    .ok_or_else(|| Error::config("linux.rootfsPropagation", format!("unknown value {p:?}")))?,
-            ),
+            Some(p) => Some(propagation_flag(p).ok_or_else(|| {
+                Error::config("linux.rootfsPropagation", format!("unknown value {p:?}"))
+            })?),
             None => None,
         };
-        let mut sysctl: Vec<(String, String)> = linux.sysctl().clone().unwrap_or_default().into_iter().collect();
+        let mut sysctl: Vec<(String, String)> = linux
+            .sysctl()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         sysctl.sort();
         let mut not_applied = Vec::new();
         if linux.resources().is_some() {
-            not_applied.push("linux.resources: cgroup limits are not applied by this version".to_string());
+            not_applied
+                .push("linux.resources: cgroup limits are not applied by this version".to_string());
         }
         if linux.cgroups_path().is_some() {
-            not_applied.push("linux.cgroupsPath: the container is not placed in a cgroup by this version".into());
+            not_applied.push(
+                "linux.cgroupsPath: the container is not placed in a cgroup by this version".into(),
+            );
         }
         if linux.seccomp().is_some() {
             not_applied.push("linux.seccomp: no seccomp filter is loaded by this version".into());
@@ -115,20 +140,39 @@ impl Plan {
             mounts,
             devices,
             device_method,
-            masked_paths: linux.masked_paths().clone().unwrap_or_default().into_iter().map(PathBuf::from).collect(),
-            readonly_paths: linux.readonly_paths().clone().unwrap_or_default().into_iter().map(PathBuf::from).collect(),
+            masked_paths: linux
+                .masked_paths()
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .map(PathBuf::from)
+                .collect(),
+            readonly_paths: linux
+                .readonly_paths()
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .map(PathBuf::from)
+                .collect(),
             hostname: spec.hostname().clone(),
             domainname: spec.domainname().clone(),
             sysctl,
             process,
             hooks: hooks::plan(spec.hooks().as_ref()),
-            annotations: spec.annotations().clone().unwrap_or_default().into_iter().collect(),
+            annotations: spec
+                .annotations()
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
             not_applied,
         })
     }
 
     pub fn has_new(&self, kind: NsKind) -> bool {
-        self.namespaces.iter().any(|n| n.kind == kind && n.path.is_none())
+        self.namespaces
+            .iter()
+            .any(|n| n.kind == kind && n.path.is_none())
     }
 
     pub fn has(&self, kind: NsKind) -> bool {

@@ -33,7 +33,8 @@ pub struct MountOp {
 impl MountOp {
     /// Flags that need a second, remounting call when the mount is a bind.
     pub fn needs_bind_remount(&self) -> bool {
-        matches!(self.kind, MountKind::Bind { .. }) && !(self.flags - MsFlags::MS_BIND - MsFlags::MS_REC).is_empty()
+        matches!(self.kind, MountKind::Bind { .. })
+            && !(self.flags - MsFlags::MS_BIND - MsFlags::MS_REC).is_empty()
     }
 }
 
@@ -104,26 +105,44 @@ fn plan_one(i: usize, m: &Mount, bundle: &Path, host: &Host) -> Result<MountOp> 
     let (flags, propagation, data) = parse_options(&opts);
     let typ = m.typ().clone().unwrap_or_default();
     let is_bind = typ == "bind" || flags.contains(MsFlags::MS_BIND);
-    let source = m.source().as_ref().map(|s| if s.is_absolute() { s.clone() } else { bundle.join(s) });
+    let source = m.source().as_ref().map(|s| {
+        if s.is_absolute() {
+            s.clone()
+        } else {
+            bundle.join(s)
+        }
+    });
     let kind = if is_bind {
         if source.is_none() {
-            return Err(Error::config(format!("mounts[{i}].source"), "a bind mount needs a source"));
+            return Err(Error::config(
+                format!("mounts[{i}].source"),
+                "a bind mount needs a source",
+            ));
         }
         MountKind::Bind {
             recursive: flags.contains(MsFlags::MS_REC),
         }
     } else if typ.is_empty() || typ == "none" {
-        return Err(Error::config(format!("mounts[{i}].type"), "missing (and no bind option)"));
+        return Err(Error::config(
+            format!("mounts[{i}].type"),
+            "missing (and no bind option)",
+        ));
     } else if typ == "cgroup" {
         match &host.cgroups {
-            CgroupLayout::Unified => MountKind::Fs { fstype: "cgroup2".into() },
+            CgroupLayout::Unified => MountKind::Fs {
+                fstype: "cgroup2".into(),
+            },
             CgroupLayout::Legacy { controllers } => MountKind::CgroupV1 {
                 controllers: controllers.clone(),
             },
-            CgroupLayout::None => MountKind::Fs { fstype: "tmpfs".into() },
+            CgroupLayout::None => MountKind::Fs {
+                fstype: "tmpfs".into(),
+            },
         }
     } else {
-        MountKind::Fs { fstype: typ.clone() }
+        MountKind::Fs {
+            fstype: typ.clone(),
+        }
     };
     let source = match &kind {
         MountKind::Bind { .. } => source,
@@ -140,7 +159,11 @@ fn plan_one(i: usize, m: &Mount, bundle: &Path, host: &Host) -> Result<MountOp> 
 }
 
 pub fn plan(mounts: &[Mount], bundle: &Path, host: &Host) -> Result<Vec<MountOp>> {
-    mounts.iter().enumerate().map(|(i, m)| plan_one(i, m, bundle, host)).collect()
+    mounts
+        .iter()
+        .enumerate()
+        .map(|(i, m)| plan_one(i, m, bundle, host))
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,7 +221,10 @@ pub fn devices(spec: &[LinuxDevice]) -> Result<Vec<Device>> {
             LinuxDeviceType::B => DeviceKind::Block,
             LinuxDeviceType::P => DeviceKind::Fifo,
             LinuxDeviceType::A => {
-                return Err(Error::config(format!("linux.devices[{i}].type"), "\"a\" is not a device node type"))
+                return Err(Error::config(
+                    format!("linux.devices[{i}].type"),
+                    "\"a\" is not a device node type",
+                ))
             }
         };
         if !d.path().starts_with("/dev/") {
@@ -208,7 +234,10 @@ pub fn devices(spec: &[LinuxDevice]) -> Result<Vec<Device>> {
             ));
         }
         if d.major() < 0 || d.minor() < 0 {
-            return Err(Error::config(format!("linux.devices[{i}]"), "negative major or minor"));
+            return Err(Error::config(
+                format!("linux.devices[{i}]"),
+                "negative major or minor",
+            ));
         }
         out.retain(|o| o.path != *d.path());
         out.push(Device {

@@ -50,7 +50,9 @@ fn mask(field: &str, set: &Option<Capabilities>, notes: &mut Vec<String>) -> u64
         let name = format!("CAP_{}", c.to_string().trim_start_matches("CAP_"));
         match caps::Capability::from_str(&name) {
             Ok(cap) => m |= 1u64 << cap.index(),
-            Err(_) => notes.push(format!("process.capabilities.{field}: {name} is unknown here, ignored")),
+            Err(_) => notes.push(format!(
+                "process.capabilities.{field}: {name} is unknown here, ignored"
+            )),
         }
     }
     m
@@ -79,7 +81,10 @@ fn rlimit_resource(t: PosixRlimitType) -> i32 {
 }
 
 pub fn plan(spec: &Spec, notes: &mut Vec<String>) -> Result<ProcessPlan> {
-    let p = spec.process().as_ref().ok_or_else(|| Error::config("process", "missing"))?;
+    let p = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::config("process", "missing"))?;
     let caps = p.capabilities().as_ref().map(|c| CapSets {
         bounding: mask("bounding", c.bounding(), notes),
         effective: mask("effective", c.effective(), notes),
@@ -92,12 +97,20 @@ pub fn plan(spec: &Spec, notes: &mut Vec<String>) -> Result<ProcessPlan> {
         if r.soft() > r.hard() {
             return Err(Error::config(
                 format!("process.rlimits[{i}]"),
-                format!("{}: soft limit {} is above hard limit {}", r.typ(), r.soft(), r.hard()),
+                format!(
+                    "{}: soft limit {} is above hard limit {}",
+                    r.typ(),
+                    r.soft(),
+                    r.hard()
+                ),
             ));
         }
         let name = r.typ().to_string();
         if rlimits.iter().any(|x: &Rlimit| x.name == name) {
-            return Err(Error::config(format!("process.rlimits[{i}].type"), format!("{name} given twice")));
+            return Err(Error::config(
+                format!("process.rlimits[{i}].type"),
+                format!("{name} given twice"),
+            ));
         }
         rlimits.push(Rlimit {
             name,
@@ -106,9 +119,14 @@ pub fn plan(spec: &Spec, notes: &mut Vec<String>) -> Result<ProcessPlan> {
             hard: r.hard(),
         });
     }
-    for (field, set) in [("apparmorProfile", p.apparmor_profile()), ("selinuxLabel", p.selinux_label())] {
+    for (field, set) in [
+        ("apparmorProfile", p.apparmor_profile()),
+        ("selinuxLabel", p.selinux_label()),
+    ] {
         if set.as_ref().is_some_and(|s| !s.is_empty()) {
-            notes.push(format!("process.{field}: no LSM support in this version, ignored"));
+            notes.push(format!(
+                "process.{field}: no LSM support in this version, ignored"
+            ));
         }
     }
     let user = p.user();
@@ -125,6 +143,9 @@ pub fn plan(spec: &Spec, notes: &mut Vec<String>) -> Result<ProcessPlan> {
         no_new_privs: p.no_new_privileges().unwrap_or(false),
         oom_score_adj: p.oom_score_adj(),
         terminal: p.terminal().unwrap_or(false),
-        console_size: p.console_size().as_ref().map(|b| (b.height() as u16, b.width() as u16)),
+        console_size: p
+            .console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16)),
     })
 }

@@ -14,7 +14,13 @@ fn host(cgroups: CgroupLayout) -> Host {
 
 fn build(v: serde_json::Value) -> Result<Plan> {
     let spec = crate::spec::parse(v.to_string().as_bytes()).unwrap();
-    Plan::build("c1", Path::new("/b"), &spec, &host(CgroupLayout::Unified), &LaunchOptions::default())
+    Plan::build(
+        "c1",
+        Path::new("/b"),
+        &spec,
+        &host(CgroupLayout::Unified),
+        &LaunchOptions::default(),
+    )
 }
 
 fn base() -> serde_json::Value {
@@ -38,12 +44,22 @@ fn namespaces_are_ordered_user_first_mount_last() {
     v["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 1000, "size": 10}]);
     let p = build(v).unwrap();
     let kinds: Vec<NsKind> = p.namespaces.iter().map(|n| n.kind).collect();
-    assert_eq!(kinds, vec![NsKind::User, NsKind::Pid, NsKind::Net, NsKind::Mount]);
-    assert_eq!(p.namespaces[2].path.as_deref(), Some(Path::new("/proc/1/ns/net")));
+    assert_eq!(
+        kinds,
+        vec![NsKind::User, NsKind::Pid, NsKind::Net, NsKind::Mount]
+    );
+    assert_eq!(
+        p.namespaces[2].path.as_deref(),
+        Some(Path::new("/proc/1/ns/net"))
+    );
     assert!(p.has_new(NsKind::User) && !p.has_new(NsKind::Net) && p.has(NsKind::Net));
     let maps = p.id_maps.unwrap();
     assert_eq!(IdMaps::render(&maps.uid), "0 1000 10\n");
-    assert_eq!(p.device_method, DeviceMethod::Bind, "mknod is refused inside a new user namespace");
+    assert_eq!(
+        p.device_method,
+        DeviceMethod::Bind,
+        "mknod is refused inside a new user namespace"
+    );
 }
 
 #[test]
@@ -52,25 +68,50 @@ fn new_user_namespace_needs_maps() {
     v["linux"]["namespaces"] = json!([{"type": "user"}]);
     v.as_object_mut().unwrap().remove("hostname");
     let err = build(v).unwrap_err().to_string();
-    assert_eq!(err, "config.json: linux.uidMappings: a new user namespace needs uid mappings");
+    assert_eq!(
+        err,
+        "config.json: linux.uidMappings: a new user namespace needs uid mappings"
+    );
 }
 
 #[test]
 fn mount_options_split_into_flags_propagation_and_data() {
     let p = build(base()).unwrap();
-    let dev = p.mounts.iter().find(|m| m.dest == Path::new("/dev")).unwrap();
-    assert_eq!(dev.kind, MountKind::Fs { fstype: "tmpfs".into() });
+    let dev = p
+        .mounts
+        .iter()
+        .find(|m| m.dest == Path::new("/dev"))
+        .unwrap();
+    assert_eq!(
+        dev.kind,
+        MountKind::Fs {
+            fstype: "tmpfs".into()
+        }
+    );
     assert_eq!(dev.flags, MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME);
     assert_eq!(dev.data, "mode=755,size=65536k");
-    let cg = p.mounts.iter().find(|m| m.dest == Path::new("/sys/fs/cgroup")).unwrap();
-    assert_eq!(cg.kind, MountKind::Fs { fstype: "cgroup2".into() });
+    let cg = p
+        .mounts
+        .iter()
+        .find(|m| m.dest == Path::new("/sys/fs/cgroup"))
+        .unwrap();
+    assert_eq!(
+        cg.kind,
+        MountKind::Fs {
+            fstype: "cgroup2".into()
+        }
+    );
 
     let mut v = base();
     v["mounts"] = json!([{"destination": "/data", "type": "bind", "source": "data",
         "options": ["rbind", "ro", "nosuid", "rprivate"]}]);
     let p = build(v).unwrap();
     let m = &p.mounts[0];
-    assert_eq!(m.source.as_deref(), Some(Path::new("/b/data")), "relative bind sources are bundle-relative");
+    assert_eq!(
+        m.source.as_deref(),
+        Some(Path::new("/b/data")),
+        "relative bind sources are bundle-relative"
+    );
     assert_eq!(m.kind, MountKind::Bind { recursive: true });
     assert!(m.flags.contains(MsFlags::MS_RDONLY | MsFlags::MS_NOSUID));
     assert_eq!(m.propagation, vec![MsFlags::MS_PRIVATE | MsFlags::MS_REC]);
@@ -80,10 +121,21 @@ fn mount_options_split_into_flags_propagation_and_data() {
 #[test]
 fn cgroup_mount_on_hybrid_host_binds_controllers() {
     let spec = crate::spec::parse(base().to_string().as_bytes()).unwrap();
-    let h = host(CgroupLayout::Legacy { controllers: vec!["memory".into(), "pids".into()] });
+    let h = host(CgroupLayout::Legacy {
+        controllers: vec!["memory".into(), "pids".into()],
+    });
     let p = Plan::build("c", Path::new("/b"), &spec, &h, &LaunchOptions::default()).unwrap();
-    let cg = p.mounts.iter().find(|m| m.dest == Path::new("/sys/fs/cgroup")).unwrap();
-    assert_eq!(cg.kind, MountKind::CgroupV1 { controllers: vec!["memory".into(), "pids".into()] });
+    let cg = p
+        .mounts
+        .iter()
+        .find(|m| m.dest == Path::new("/sys/fs/cgroup"))
+        .unwrap();
+    assert_eq!(
+        cg.kind,
+        MountKind::CgroupV1 {
+            controllers: vec!["memory".into(), "pids".into()]
+        }
+    );
 }
 
 #[test]
@@ -93,15 +145,29 @@ fn devices_default_and_override() {
         {"path": "/dev/null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o600}]);
     let p = build(v).unwrap();
     assert_eq!(p.devices.len(), DEFAULT_DEVICES.len() + 1);
-    let fuse = p.devices.iter().find(|d| d.path == Path::new("/dev/fuse")).unwrap();
-    assert_eq!((fuse.kind, fuse.major, fuse.minor, fuse.mode), (DeviceKind::Char, 10, 229, 0o640));
-    let null = p.devices.iter().find(|d| d.path == Path::new("/dev/null")).unwrap();
+    let fuse = p
+        .devices
+        .iter()
+        .find(|d| d.path == Path::new("/dev/fuse"))
+        .unwrap();
+    assert_eq!(
+        (fuse.kind, fuse.major, fuse.minor, fuse.mode),
+        (DeviceKind::Char, 10, 229, 0o640)
+    );
+    let null = p
+        .devices
+        .iter()
+        .find(|d| d.path == Path::new("/dev/null"))
+        .unwrap();
     assert_eq!(null.mode, 0o600);
     assert_eq!(p.device_method, DeviceMethod::Mknod);
 
     let mut v = base();
     v["linux"]["devices"] = json!([{"path": "/etc/evil", "type": "c", "major": 1, "minor": 1}]);
-    assert!(build(v).unwrap_err().to_string().starts_with("config.json: linux.devices[0].path:"));
+    assert!(build(v)
+        .unwrap_err()
+        .to_string()
+        .starts_with("config.json: linux.devices[0].path:"));
 }
 
 #[test]
@@ -109,7 +175,10 @@ fn capabilities_become_masks() {
     let p = build(base()).unwrap();
     let c = p.process.caps.unwrap();
     let want = (1u64 << 29) | (1 << 5) | (1 << 10); // AUDIT_WRITE, KILL, NET_BIND_SERVICE
-    assert_eq!((c.bounding, c.effective, c.permitted, c.ambient), (want, want, want, want));
+    assert_eq!(
+        (c.bounding, c.effective, c.permitted, c.ambient),
+        (want, want, want, want)
+    );
     assert_eq!(c.inheritable, 0);
     let mut v = base();
     v["process"].as_object_mut().unwrap().remove("capabilities");
@@ -120,15 +189,24 @@ fn capabilities_become_masks() {
 fn rlimits_are_checked() {
     let p = build(base()).unwrap();
     assert_eq!(p.process.rlimits[0].resource, libc::RLIMIT_NOFILE as i32);
-    assert_eq!((p.process.rlimits[0].soft, p.process.rlimits[0].hard), (1024, 1024));
+    assert_eq!(
+        (p.process.rlimits[0].soft, p.process.rlimits[0].hard),
+        (1024, 1024)
+    );
     let mut v = base();
     v["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 10, "hard": 5}]);
     let err = build(v).unwrap_err().to_string();
-    assert!(err.starts_with("config.json: process.rlimits[0]: RLIMIT_NOFILE: soft limit 10"), "{err}");
+    assert!(
+        err.starts_with("config.json: process.rlimits[0]: RLIMIT_NOFILE: soft limit 10"),
+        "{err}"
+    );
 }
 
 #[test]
 fn unapplied_parts_are_reported() {
     let p = build(base()).unwrap();
-    assert!(p.not_applied.iter().any(|n| n.starts_with("linux.resources")));
+    assert!(p
+        .not_applied
+        .iter()
+        .any(|n| n.starts_with("linux.resources")));
 }

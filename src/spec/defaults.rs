@@ -97,9 +97,23 @@ mod tests {
         assert_eq!(v["linux"]["uidMappings"][0]["hostID"], 1000);
         assert_eq!(v["linux"]["gidMappings"][0]["hostID"], 1001);
         assert!(v["linux"].get("resources").is_none());
-        let sys = v["mounts"].as_array().unwrap().iter().find(|m| m["destination"] == "/sys").unwrap();
+        let sys = v["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["destination"] == "/sys")
+            .unwrap();
         assert_eq!(sys["type"], "none");
-        let pts = v["mounts"].as_array().unwrap().iter().find(|m| m["destination"] == "/dev/pts").unwrap();
-        assert!(!pts["options"].as_array().unwrap().iter().any(|o| o == "gid=5"));
+        let pts = v["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["destination"] == "/dev/pts")
+            .unwrap();
+        assert!(!pts["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o == "gid=5"));
     }
 }

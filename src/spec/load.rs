@@ -23,7 +23,11 @@ pub fn parse(text: &[u8]) -> Result<Spec> {
     let de = &mut serde_json::Deserializer::from_slice(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
-        let field = if field == "." { "(document)".to_string() } else { field };
+        let field = if field == "." {
+            "(document)".to_string()
+        } else {
+            field
+        };
         let inner = e.into_inner();
         // serde_json appends " at line L column C"; keep it, it helps find the spot.
         Error::config(field, inner.to_string())
@@ -36,17 +40,24 @@ mod tests {
 
     #[test]
     fn wrong_type_names_the_field() {
-        let err = parse(br#"{"ociVersion":"1.0.2","process":{"args":"sh","cwd":"/","user":{"uid":0,"gid":0}}}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("config.json: process.args: invalid type"), "{err}");
+        let err = parse(
+            br#"{"ociVersion":"1.0.2","process":{"args":"sh","cwd":"/","user":{"uid":0,"gid":0}}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("config.json: process.args: invalid type"),
+            "{err}"
+        );
     }
 
     #[test]
     fn unknown_namespace_names_the_field() {
-        let err = parse(br#"{"ociVersion":"1.0.2","linux":{"namespaces":[{"type":"pid"},{"type":"bogus"}]}}"#)
-            .unwrap_err()
-            .to_string();
+        let err = parse(
+            br#"{"ociVersion":"1.0.2","linux":{"namespaces":[{"type":"pid"},{"type":"bogus"}]}}"#,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("linux.namespaces[1].type"), "{err}");
         assert!(err.contains("bogus"), "{err}");
     }

@@ -15,7 +15,10 @@ pub fn validate(spec: &Spec) -> Result<()> {
             format!("unsupported version {:?} (nook reads 1.x)", spec.version()),
         ));
     }
-    let root = spec.root().as_ref().ok_or_else(|| Error::config("root", "missing"))?;
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| Error::config("root", "missing"))?;
     if root.path().as_os_str().is_empty() {
         return Err(Error::config("root.path", "empty"));
     }
@@ -25,7 +28,12 @@ pub fn validate(spec: &Spec) -> Result<()> {
         .ok_or_else(|| Error::config("process", "missing"))?;
     match process.args() {
         Some(args) if !args.is_empty() && !args[0].is_empty() => {}
-        _ => return Err(Error::config("process.args", "must name the program to run")),
+        _ => {
+            return Err(Error::config(
+                "process.args",
+                "must name the program to run",
+            ))
+        }
     }
     if !process.cwd().is_absolute() {
         return Err(Error::config(
@@ -35,7 +43,10 @@ pub fn validate(spec: &Spec) -> Result<()> {
     }
     for (i, e) in process.env().iter().flatten().enumerate() {
         if !e.contains('=') {
-            return Err(Error::config(format!("process.env[{i}]"), format!("{e:?} is not KEY=VALUE")));
+            return Err(Error::config(
+                format!("process.env[{i}]"),
+                format!("{e:?} is not KEY=VALUE"),
+            ));
         }
     }
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
@@ -88,12 +99,20 @@ fn validate_linux(spec: &Spec) -> Result<()> {
             "id mappings given without a user namespace",
         ));
     }
-    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !seen.contains(&LinuxNamespaceType::Uts) {
-        return Err(Error::config("hostname", "setting a hostname needs a new uts namespace"));
+    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty())
+        && !seen.contains(&LinuxNamespaceType::Uts)
+    {
+        return Err(Error::config(
+            "hostname",
+            "setting a hostname needs a new uts namespace",
+        ));
     }
     if let Some(p) = linux.rootfs_propagation() {
         if crate::plan::propagation_flag(p).is_none() {
-            return Err(Error::config("linux.rootfsPropagation", format!("unknown value {p:?}")));
+            return Err(Error::config(
+                "linux.rootfsPropagation",
+                format!("unknown value {p:?}"),
+            ));
         }
     }
     Ok(())
@@ -146,7 +165,9 @@ mod tests {
         assert!(check(v).starts_with("config.json: hostname:"));
         let mut v = base();
         v["linux"]["namespaces"] = serde_json::json!([{"type": "pid"}, {"type": "uts"}]);
-        assert!(check(v).starts_with("config.json: linux.namespaces: a mount namespace is required"));
+        assert!(
+            check(v).starts_with("config.json: linux.namespaces: a mount namespace is required")
+        );
         let mut v = base();
         v["ociVersion"] = "2.0".into();
         assert!(check(v).starts_with("config.json: ociVersion:"));

@@ -1,0 +1,67 @@
+# nook: build, demo and tests. `make demo` and `make test` install what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+CARGO ?= cargo
+TARGET := x86_64-unknown-linux-gnu
+PROBE := target/static/$(TARGET)/release/probe
+FIXTURE := target/fixtures/rootfs
+RUNTIME := target/debug/nook-runtime
+APT_PACKAGES := busybox-static runc uidmap python3
+SKIP_LOG := $(CURDIR)/target/test-skips.log
+
+.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns lint clean
+
+# Debian packages the demo and the tests use; apt runs only when one is missing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build:
+	$(CARGO) build --bins
+
+probe:
+	RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release -p runtime-tests \
+	  --bin probe --target $(TARGET) --target-dir target/static
+
+fixtures: deps probe
+	rootfs-fixtures/make-rootfs.sh $(FIXTURE) $(PROBE)
+
+# Build, make the busybox bundle, run it isolated: it prints its hostname and
+# a `ps` in which it is PID 1 and alone.
+demo: deps build probe
+	rootfs-fixtures/make-bundle.sh target/demo-bundle $(PROBE)
+	@echo "== nook-runtime run (hostname, then ps inside the container) =="
+	$(RUNTIME) --root target/demo-state run --bundle target/demo-bundle nook-demo-$$$$
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --workspace --lib --bins
+
+behaviour-root: build fixtures
+	NOOK_TEST_MODE=root NOOK_SKIP_LOG=$(SKIP_LOG) $(CARGO) test -p runtime-tests --tests -- --test-threads=2
+
+# The same suite inside a user namespace where only root is mapped (`unshare -r`).
+behaviour-userns: build fixtures
+	@if unshare -r true 2>/dev/null; then \
+	  unshare -r env NOOK_TEST_MODE=userns NOOK_SKIP_LOG=$(SKIP_LOG) $(CARGO) test -p runtime-tests --tests -- --test-threads=2; \
+	else echo "SKIP behaviour-userns: unshare -r is not permitted on this host" | tee -a $(SKIP_LOG); fi
+
+behaviour: behaviour-root behaviour-userns
+
+test: deps
+	@mkdir -p target && rm -f $(SKIP_LOG) && touch $(SKIP_LOG)
+	$(MAKE) lint
+	$(MAKE) unit
+	$(MAKE) behaviour
+	@echo "== skipped: $$(wc -l < $(SKIP_LOG)) (reasons in $(SKIP_LOG)) =="
+	@sort $(SKIP_LOG) | uniq -c | sort -rn | head -40
+
+clean:
+	$(CARGO) clean
