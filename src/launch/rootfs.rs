@@ -80,13 +80,7 @@ fn mount_one(root: &OwnedFd, rootfs: &Path, op: &MountOp) -> Result<()> {
         }
         MountKind::Fs { fstype } => {
             let target = resolve(root, rootfs, &op.dest, Some(Create::Dir))?;
-            mount(
-                src,
-                &fd_path(&target),
-                Some(fstype),
-                op.flags,
-                Some(&op.data),
-            )?;
+            mount_fs(src, &fd_path(&target), fstype, op)?;
             let target = resolve(root, rootfs, &op.dest, None)?;
             for p in &op.propagation {
                 set_propagation(&fd_path(&target), *p)?;
@@ -95,6 +89,25 @@ fn mount_one(root: &OwnedFd, rootfs: &Path, op: &MountOp) -> Result<()> {
         MountKind::CgroupV1 { controllers } => cgroup_v1(root, rootfs, op, controllers)?,
     }
     Ok(())
+}
+
+fn mount_fs(src: Option<&Path>, target: &Path, fstype: &str, op: &MountOp) -> Result<()> {
+    match mount(src, target, Some(fstype), op.flags, Some(&op.data)) {
+        // In a user namespace the gid= of devpts may be unmapped: retry without it.
+        Err(e)
+            if fstype == "devpts"
+                && e.errno() == Some(Errno::EINVAL)
+                && op.data.contains("gid=") =>
+        {
+            let data: Vec<&str> = op
+                .data
+                .split(',')
+                .filter(|o| !o.starts_with("gid="))
+                .collect();
+            mount(src, target, Some(fstype), op.flags, Some(&data.join(",")))
+        }
+        other => other,
+    }
 }
 
 /// A v1 cgroup mount: a tmpfs holding a bind of this process's cgroup in each hierarchy.
