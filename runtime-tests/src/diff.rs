@@ -80,9 +80,12 @@ pub fn normalise(report: &Value, places: &Placeholders) -> Value {
             *ino = json!(if ino.as_u64() == host { "host" } else { "new" });
         }
     }
-    // Mount ids and parents are allocation order; peer group numbers likewise.
-    if let Some(Value::Array(mounts)) = obj.get_mut("mounts") {
-        for m in mounts.iter_mut() {
+    // Mount ids and parents are allocation order; peer group numbers likewise. Mounts are
+    // keyed by target (stacked mounts get " #2", " #3"...), so that one missing mount shows
+    // as one difference rather than shifting every index after it.
+    if let Some(Value::Array(list)) = obj.remove("mounts") {
+        let mut by_target = serde_json::Map::new();
+        for mut m in list {
             if let Some(mo) = m.as_object_mut() {
                 mo.remove("id");
                 mo.remove("parent");
@@ -92,11 +95,38 @@ pub fn normalise(report: &Value, places: &Placeholders) -> Value {
                         *p = json!(tag);
                     }
                 }
+                // A cgroup mount's root is the container's cgroup path: layout, not view.
+                if matches!(
+                    mo.get("fstype").and_then(Value::as_str),
+                    Some("cgroup" | "cgroup2")
+                ) {
+                    mo.insert("root".into(), json!("<cgroup path>"));
+                }
+            }
+            let target = m["target"].as_str().unwrap_or("?").to_string();
+            let mut key = target.clone();
+            let mut n = 1;
+            while by_target.contains_key(&key) {
+                n += 1;
+                key = format!("{target} #{n}");
+            }
+            by_target.insert(key, m);
+        }
+        obj.insert("mounts".into(), Value::Object(by_target));
+    }
+    // Stdio of a foreground `run`: runc hands the container pipes and copies them; a
+    // runtime may as well pass its own stdio through. Either is the caller's stdio.
+    for key in ["fd_targets", "tty"] {
+        if let Some(Value::Object(fds)) = obj.get_mut(key) {
+            for fd in ["0", "1", "2"] {
+                let Some(v) = fds.get_mut(fd) else { continue };
+                let slot = if key == "tty" { &mut v["target"] } else { v };
+                let is_terminal = slot.as_str().is_some_and(|t| t.starts_with("/dev/pts/"));
+                if slot.is_string() && !is_terminal {
+                    *slot = json!("<caller's stdio>");
+                }
             }
         }
-        // Stable sort by target: the set of mounts and each target's stacking order matter,
-        // not the order in which unrelated targets were mounted.
-        mounts.sort_by(|a, b| a["target"].as_str().cmp(&b["target"].as_str()));
     }
     map_strings(&mut r, &|s| {
         strip_io_file(&strip_object_number(&places.apply(s)))
@@ -156,9 +186,9 @@ pub fn assert_same(case: &str, a: &Value, b: &Value) {
     if !lines.is_empty() {
         let mounts = |v: &Value| -> Vec<String> {
             v["mounts"]
-                .as_array()
+                .as_object()
                 .map(|m| {
-                    m.iter()
+                    m.values()
                         .map(|x| format!("{} {} {}", x["target"], x["fstype"], x["options"]))
                         .collect()
                 })
@@ -184,13 +214,15 @@ mod tests {
         let r = json!({"cgroup": ["x"], "mounts": [
             {"id": 5, "parent": 1, "target": "/b", "source": "/tmp/b-1/x", "propagation": ["shared:4"]},
             {"id": 3, "parent": 1, "target": "/a", "source": "none", "propagation": []}],
-            "fd_targets": {"1": "pipe:[77]"}});
+            "fd_targets": {"1": "pipe:[77]", "3": "socket:[12]"}});
         let n = normalise(&r, &places);
         assert!(n.get("cgroup").is_none());
-        assert_eq!(n["mounts"][0]["target"], "/a");
-        assert_eq!(n["mounts"][1]["source"], "<bundle>/x");
-        assert_eq!(n["mounts"][1]["propagation"][0], "shared");
-        assert_eq!(n["fd_targets"]["1"], "pipe:[]");
+        assert_eq!(n["fd_targets"]["3"], "socket:[]");
+        assert_eq!(n["mounts"]["/a"]["source"], "none");
+        assert_eq!(n["mounts"]["/b"]["source"], "<bundle>/x");
+        assert_eq!(n["mounts"]["/b"]["propagation"][0], "shared");
+        assert!(n["mounts"]["/b"].get("id").is_none());
+        assert_eq!(n["fd_targets"]["1"], "<caller's stdio>");
         let other = json!({"fd_targets": {"1": "pipe:[]"}, "extra": 1});
         let d = diff_lines(&json!({"fd_targets": {"1": "pipe:[]"}}), &other);
         assert_eq!(d, vec!["+ /extra = 1".to_string()]);
