@@ -8,7 +8,7 @@ use std::path::PathBuf;
 pub enum CgroupLayout {
     /// cgroup2 mounted at /sys/fs/cgroup.
     Unified,
-    /// v1 controllers (possibly with an empty cgroup2 beside them).
+    /// v1 controllers in mount order (possibly with an empty cgroup2 beside them).
     Legacy { controllers: Vec<String> },
     /// No cgroup filesystem is visible.
     None,
@@ -73,7 +73,6 @@ pub fn cgroup_layout(mountinfo: &str) -> CgroupLayout {
     if controllers.is_empty() {
         CgroupLayout::None
     } else {
-        controllers.sort();
         CgroupLayout::Legacy { controllers }
     }
 }
@@ -116,7 +115,7 @@ mod tests {
         assert_eq!(
             cgroup_layout(mi),
             CgroupLayout::Legacy {
-                controllers: vec!["cpu,cpuacct".into(), "memory".into()]
+                controllers: vec!["memory".into(), "cpu,cpuacct".into()]
             }
         );
         let v2 = "30 25 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";

@@ -111,7 +111,20 @@ fn after_ready(req: &Request, gate: std::os::fd::OwnedFd) -> Result<Infallible> 
     process::unblock_all_signals()?;
     (req.hooks)(HookKind::StartContainer, nix::unistd::getpid().as_raw())?;
     start_gate::pass(&gate_w)?;
-    process::exec(&req.plan.process.args, &req.plan.process.env)
+    let env = with_home(&req.plan.process.env, req.plan.process.uid);
+    process::exec(&req.plan.process.args, &env)
+}
+
+/// runc's rule: without HOME in the config, take the user's home from the
+/// container's /etc/passwd, else "/".
+fn with_home(env: &[String], uid: u32) -> Vec<String> {
+    let mut env = env.to_vec();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let home = crate::plan::home_for(&passwd, uid).unwrap_or("/");
+        env.push(format!("HOME={home}"));
+    }
+    env
 }
 
 fn setup_terminal(req: &Request, chan: &Channel) -> Result<()> {

@@ -158,16 +158,7 @@ fn cgroup_v1(root: &OwnedFd, rootfs: &Path, op: &MountOp, controllers: &[String]
             }
         }
     }
-    if ro {
-        let t = resolve(root, rootfs, &op.dest, None)?;
-        mount(
-            None,
-            &fd_path(&t),
-            None,
-            base | MsFlags::MS_RDONLY | MsFlags::MS_REMOUNT,
-            Some("mode=755"),
-        )?;
-    }
+    // As runc: `ro` applies to the hierarchy binds; the tmpfs holding them stays writable.
     Ok(())
 }
 
@@ -267,11 +258,12 @@ pub fn finish(plan: &Plan) -> Result<()> {
     if let Some(p) = plan.rootfs_propagation {
         set_propagation(Path::new("/"), p)?;
     }
-    for p in &plan.masked_paths {
-        mask(p).context(|| format!("masking {}", p.display()))?;
-    }
+    // runc's order: read-only paths, then masked paths.
     for p in &plan.readonly_paths {
         make_readonly(p).context(|| format!("making {} read-only", p.display()))?;
+    }
+    for p in &plan.masked_paths {
+        mask(p).context(|| format!("masking {}", p.display()))?;
     }
     if plan.rootfs_readonly {
         remount_bind(Path::new("/"), MsFlags::MS_RDONLY)?;

@@ -15,7 +15,7 @@ pub use mounts::{
     propagation_flag, Device, DeviceKind, DeviceMethod, MountKind, MountOp, DEFAULT_DEVICES,
 };
 pub use namespaces::{NsKind, NsOp};
-pub use process::{CapSets, ProcessPlan, Rlimit};
+pub use process::{home_for, CapSets, ProcessPlan, Rlimit};
 
 use crate::error::{Error, Result};
 use crate::host::Host;

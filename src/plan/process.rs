@@ -149,3 +149,22 @@ pub fn plan(spec: &Spec, notes: &mut Vec<String>) -> Result<ProcessPlan> {
             .map(|b| (b.height() as u16, b.width() as u16)),
     })
 }
+
+/// The home directory of `uid` in /etc/passwd text.
+pub fn home_for(passwd: &str, uid: u32) -> Option<&str> {
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 7 && f[2].parse() == Ok(uid) && !f[5].is_empty()).then(|| f[5])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn home_comes_from_passwd() {
+        let pw = "root:x:0:0:root:/root:/bin/sh\nnook:x:1000:1000::/home/nook:/bin/sh\nbad:x:7\n";
+        assert_eq!(super::home_for(pw, 0), Some("/root"));
+        assert_eq!(super::home_for(pw, 1000), Some("/home/nook"));
+        assert_eq!(super::home_for(pw, 7), None);
+    }
+}
