@@ -146,11 +146,14 @@ fn test_binary() -> String {
 }
 
 /// Record a skip: one line on stderr and one line appended to the skip log, as
-/// `SKIP <mode> <binary>::<test>: <reason>`. Use the [`skip!`](crate::skip) macro.
+/// `SKIP <binary>::<test>: <reason> [<mode>]`. Use the [`skip!`](crate::skip) macro.
 pub fn record_skip(reason: &str) {
+    let mode = match mode() {
+        Mode::Root => "root",
+        Mode::Userns => "userns",
+    };
     let line = format!(
-        "SKIP {:?} {}::{}: {}",
-        mode(),
+        "SKIP {}::{}: {} [{mode}]",
         test_binary(),
         current_test_name(),
         reason.replace('\n', " ")

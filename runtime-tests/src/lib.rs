@@ -30,7 +30,7 @@ pub use env::{is_runc, mode, Mode};
 pub use leftovers::assert_nothing_left;
 pub use runtime::{Output, Runtime};
 
-/// Skip the current test: print `SKIP <mode> <binary>::<test>: <reason>` on stderr, append
+/// Skip the current test: print `SKIP <binary>::<test>: <reason> [<mode>]` on stderr, append
 /// the same line to `$NOOK_SKIP_LOG` (default `target/test-skips.log`), and return.
 #[macro_export]
 macro_rules! skip {

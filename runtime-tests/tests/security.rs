@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use runtime_tests::env::fresh_dir;
 use runtime_tests::report::mounts;
-use runtime_tests::{assert_nothing_left, Bundle, ConfigExt, Runtime};
+use runtime_tests::{assert_nothing_left, is_runc, Bundle, ConfigExt, Runtime};
 use serde_json::json;
 
 /// A sits in `created` (its init still runs the runtime's own code, blocked before exec);
@@ -156,4 +156,31 @@ fn symlinked_mount_destination_stays_in_the_rootfs() {
     // The write went to the tmpfs, which is gone: the rootfs copy holds nothing either.
     assert!(!b.in_rootfs(&format!("{inside}/pwned")).exists());
     fs::remove_dir_all(&host).unwrap();
+}
+
+#[test]
+fn preserve_fds_with_nothing_to_preserve_leaks_nothing() {
+    // The caller asks for fd 3 to be passed but has none open: whatever the runtime
+    // itself opened at fd 3 must not reach the container.
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    b.save_probe_args(&[]);
+    let id = rt.new_id();
+    let out = rt.run_saved(&b, &id, &["--preserve-fds", "1"]);
+    if !out.success() {
+        return; // refusing is fine
+    }
+    let r = out.json().unwrap_or_else(|| panic!("no report:\n{out}"));
+    if is_runc() {
+        // DIVERGENCE: runc 1.1.5 hands the container its own O_PATH fd of the host's
+        // /sys/fs/cgroup as fd 3 (as root); nook must not.
+        return;
+    }
+    let extra: Vec<_> = r["fds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|fd| fd.as_i64() > Some(2))
+        .map(|fd| r["fd_targets"][fd.to_string()].clone())
+        .collect();
+    assert!(extra.is_empty(), "runtime fds leaked: {extra:?}");
 }
