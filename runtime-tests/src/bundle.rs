@@ -36,13 +36,24 @@ impl Bundle {
         let fixture = fixture_rootfs();
         let dir = fresh_dir("nook-b-");
         let rootfs = dir.join("rootfs");
-        let mut cp = Command::new("cp");
-        cp.arg("-a");
-        if mode() == Mode::Userns {
-            // Owners other than 0 (home/nook is 1000) are unmapped here: chown would fail.
-            cp.arg("--no-preserve=ownership");
-        }
-        let out = cp.arg(&fixture).arg(&rootfs).output().expect("spawn cp");
+        // A fixture being rebuilt (make-rootfs.sh swaps it in with rm + mv) can vanish for
+        // a moment: try the copy a few times before failing.
+        let mut attempt = 0;
+        let out = loop {
+            let mut cp = Command::new("cp");
+            cp.arg("-a");
+            if mode() == Mode::Userns {
+                // Owners other than 0 (home/nook is 1000) are unmapped here: chown fails.
+                cp.arg("--no-preserve=ownership");
+            }
+            let out = cp.arg(&fixture).arg(&rootfs).output().expect("spawn cp");
+            attempt += 1;
+            if out.status.success() || attempt == 3 {
+                break out;
+            }
+            remove_tree(&rootfs);
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        };
         if !out.status.success() {
             remove_tree(&dir);
         }
@@ -139,6 +150,33 @@ impl Default for Bundle {
     }
 }
 
+/// `<binary> --root <root> delete --force <id>`, quietly, given at most 20 seconds: cleanup
+/// must not hang a test run on a runtime that hangs.
+pub(crate) fn force_delete(binary: &Path, root: &Path, id: &str) {
+    let child = Command::new(binary)
+        .arg("--root")
+        .arg(root)
+        .args(["delete", "--force", id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else { return };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while let Ok(None) = child.try_wait() {
+        if std::time::Instant::now() > deadline {
+            eprintln!(
+                "warning: {} delete --force {id} hung; killed",
+                binary.display()
+            );
+            let _ = child.kill();
+            let _ = child.wait();
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// Kill (SIGKILL) every process whose root, cwd or root inode is in `dir`.
 pub(crate) fn kill_processes_in(dir: &Path, rootfs: &Path) {
     for pid in crate::leftovers::processes_in(dir, rootfs) {
@@ -199,14 +237,7 @@ pub(crate) fn remove_tree(dir: &Path) {
 impl Drop for Bundle {
     fn drop(&mut self) {
         for c in self.created.borrow().iter() {
-            let _ = Command::new(&c.binary)
-                .arg("--root")
-                .arg(&c.root)
-                .args(["delete", "--force", &c.id])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            force_delete(&c.binary, &c.root, &c.id);
         }
         kill_processes_in(&self.dir, &self.rootfs());
         detach_mounts_under(&self.dir);

@@ -19,8 +19,10 @@ pub mod caps;
 pub mod config;
 pub mod console;
 pub mod diff;
+pub mod edit;
 pub mod env;
 pub mod leftovers;
+pub mod output;
 pub mod report;
 pub mod runtime;
 

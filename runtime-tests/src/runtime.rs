@@ -12,70 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::bundle::{remove_tree, Bundle};
+use crate::bundle::{force_delete, remove_tree, Bundle};
 use crate::env::{fresh_dir, runc_binary, runtime_binary, unique_name};
-
-/// What one runtime command did.
-#[derive(Debug, Clone)]
-pub struct Output {
-    /// The command line, for messages.
-    pub command: String,
-    /// Exit status; 128+N when killed by signal N.
-    pub status: i32,
-    pub stdout: String,
-    pub stderr: String,
-    /// The file that received stdout; a detached container keeps writing to it.
-    pub stdout_path: PathBuf,
-}
-
-impl Output {
-    pub fn success(&self) -> bool {
-        self.status == 0
-    }
-
-    /// Panic with the whole output unless the command succeeded.
-    pub fn ok(&self) -> &Self {
-        assert!(self.success(), "command failed:\n{self}");
-        self
-    }
-
-    /// Panic unless the command failed.
-    pub fn failed(&self) -> &Self {
-        assert!(!self.success(), "command unexpectedly succeeded:\n{self}");
-        self
-    }
-
-    /// stdout as it is now (a detached container may have written more since).
-    pub fn stdout_now(&self) -> String {
-        fs::read_to_string(&self.stdout_path).unwrap_or_default()
-    }
-
-    /// The last line of stdout that parses as a JSON object (the probe's report).
-    pub fn json(&self) -> Option<Value> {
-        last_json_line(&self.stdout)
-    }
-}
-
-impl std::fmt::Display for Output {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "$ {}\nexit status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.command, self.status, self.stdout, self.stderr
-        )
-    }
-}
-
-/// The last line of `text` that is a JSON object (carriage returns from a tty ignored).
-pub fn last_json_line(text: &str) -> Option<Value> {
-    text.lines().rev().find_map(|l| {
-        let l = l.trim();
-        l.starts_with('{')
-            .then(|| serde_json::from_str::<Value>(l).ok())
-            .flatten()
-            .filter(Value::is_object)
-    })
-}
+pub use crate::output::{last_json_line, Output};
 
 pub struct Runtime {
     binary: PathBuf,
@@ -289,6 +228,11 @@ impl Runtime {
         self.exec(&["delete", "--force", id])
     }
 
+    /// `list` (table format).
+    pub fn list(&self) -> Output {
+        self.exec(&["list"])
+    }
+
     /// `list --format json` parsed into an array (runc prints `null` for none).
     pub fn list_json(&self) -> Vec<Value> {
         let out = self.exec(&["list", "--format", "json"]);
@@ -321,14 +265,7 @@ impl Runtime {
 impl Drop for Runtime {
     fn drop(&mut self) {
         for id in self.ids.borrow().iter() {
-            let _ = Command::new(&self.binary)
-                .arg("--root")
-                .arg(self.root())
-                .args(["delete", "--force", id])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            force_delete(&self.binary, &self.root(), id);
         }
         remove_tree(&self.dir);
     }
