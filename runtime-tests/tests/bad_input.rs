@@ -13,6 +13,17 @@
 //! - delete running:       `cannot delete container <id> that is not stopped: running`
 //! - kill stopped:         `container not running`
 //! - unknown id:           `container does not exist`
+//! - relative cwd:         `runc create failed: Cwd must be an absolute path`
+//! - empty args:           `runc create failed: args must not be empty`
+//! - no process:           `runc create failed: process property must not be empty`
+//! - unknown rlimit:       `runc create failed: wrong rlimit value: RLIMIT_BOGUS`
+//! - hostname, no uts ns:  `runc create failed: unable to set hostname without a private UTS namespace`
+//! - rlimit over the hard limit (no CAP_SYS_RESOURCE): `... error setting rlimits for ready
+//!   process: error setting rlimit type 7: operation not permitted`
+//! - ns path missing:      `... namespace path: lstat /nonexistent/ns: no such file or directory`
+//! - ns path not a ns:     three lines: two `level=fatal` from nsexec
+//!   (`failed to setns into net namespace: Invalid argument`) and
+//!   `unable to start container process: can't get final child's PID from pipe: EOF`
 
 use std::time::Duration;
 
@@ -29,6 +40,12 @@ fn one_line_error(out: &Output, needles: &[&str]) -> String {
         .filter(|l| !l.trim().is_empty())
         .collect();
     assert_eq!(lines.len(), 1, "the error should be one line:\n{out}");
+    error_containing(out, needles)
+}
+
+/// A failure whose last error line contains every needle (case-insensitive).
+fn error_containing(out: &Output, needles: &[&str]) -> String {
+    out.failed();
     let msg = error_text(out);
     for n in needles {
         assert!(
@@ -74,9 +91,8 @@ fn invalid_json() {
 
 fn with_edit(edit: impl FnOnce(&mut Value)) -> Bundle {
     let mut b = Bundle::new();
-    let mut c = b.config.clone();
-    edit(&mut c);
-    b.write_raw_config(&serde_json::to_string_pretty(&c).unwrap());
+    edit(&mut b.config);
+    b.save();
     b
 }
 
@@ -226,5 +242,104 @@ fn error_in_json_log() {
         "{last}"
     );
     assert!(last["time"].is_string(), "{last}");
+    assert_nothing_left(&b, &rt, &id);
+}
+
+#[test]
+fn relative_cwd() {
+    let rt = Runtime::under_test();
+    let b = with_edit(|c| {
+        c.cwd("tmp");
+    });
+    create_fails(&rt, &b, &["cwd"]);
+}
+
+#[test]
+fn empty_args() {
+    let rt = Runtime::under_test();
+    let b = with_edit(|c| {
+        c.set("/process/args", json!([]));
+    });
+    create_fails(&rt, &b, &["args"]);
+}
+
+#[test]
+fn missing_process() {
+    let rt = Runtime::under_test();
+    let b = with_edit(|c| {
+        c.unset("/process");
+    });
+    create_fails(&rt, &b, &["process"]);
+}
+
+#[test]
+fn unknown_rlimit() {
+    let rt = Runtime::under_test();
+    let b = with_edit(|c| {
+        c.rlimit("RLIMIT_BOGUS", 1, 1);
+    });
+    create_fails(&rt, &b, &["RLIMIT_BOGUS"]);
+}
+
+#[test]
+fn hostname_without_uts_namespace() {
+    let rt = Runtime::under_test();
+    let b = with_edit(|c| {
+        c.remove_namespace("uts").hostname("lonely");
+    });
+    create_fails(&rt, &b, &["hostname"]);
+}
+
+#[test]
+fn rlimit_above_the_hard_limit() {
+    let cap_sys_resource = 1u64 << runtime_tests::caps::cap_bit("CAP_SYS_RESOURCE");
+    if runtime_tests::mode() == runtime_tests::Mode::Root
+        && runtime_tests::caps::own_effective() & cap_sys_resource != 0
+    {
+        runtime_tests::skip!("root holds CAP_SYS_RESOURCE here: it may raise any rlimit");
+    }
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let hard: u64 = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .and_then(|h| h.parse().ok())
+        .expect("hard RLIMIT_NOFILE");
+    let rt = Runtime::under_test();
+    let b = with_edit(|c| {
+        c.rlimit("RLIMIT_NOFILE", hard + 1000, hard + 1000);
+    });
+    let msg = create_fails(&rt, &b, &["rlimit"]);
+    if !is_runc() {
+        // DIVERGENCE: runc names the resource by number ("rlimit type 7").
+        assert!(msg.contains("RLIMIT_NOFILE"), "{msg}");
+    }
+}
+
+#[test]
+fn namespace_path_missing() {
+    let rt = Runtime::under_test();
+    let b = with_edit(|c| {
+        c.namespace("network", Some("/nonexistent/ns"));
+    });
+    create_fails(&rt, &b, &["/nonexistent/ns"]);
+}
+
+#[test]
+fn namespace_path_not_a_namespace() {
+    let rt = Runtime::under_test();
+    let b = with_edit(|c| {
+        c.namespace("network", Some("/etc/hostname"));
+    });
+    let id = rt.new_id();
+    let out = rt.create_saved(&b, &id, &[]);
+    if is_runc() {
+        // DIVERGENCE: runc prints three lines (two fatal ones from nsexec).
+        error_containing(&out, &["start container"]);
+    } else {
+        let msg = one_line_error(&out, &["/etc/hostname"]);
+        assert!(msg.contains("net"), "names the namespace type: {msg}");
+    }
+    assert!(!rt.state(&id).success());
     assert_nothing_left(&b, &rt, &id);
 }

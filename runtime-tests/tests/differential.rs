@@ -134,3 +134,21 @@ fn diff_sysctl_and_hostname() {
             .hostname("with-sysctl");
     });
 }
+
+#[test]
+fn diff_device_and_host_network() {
+    skip_in_userns!("sysfs cannot be mounted for the host's network namespace from here");
+    differential("device-hostnet", &|b| {
+        b.config
+            .add_device("/dev/fuse", "c", 10, 229, 0o666)
+            .remove_namespace("network");
+    });
+}
+
+#[test]
+fn diff_rootfs_propagation_slave() {
+    differential("propagation", &|b| {
+        b.config
+            .set("/linux/rootfsPropagation", serde_json::json!("rslave"));
+    });
+}

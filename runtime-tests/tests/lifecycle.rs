@@ -110,6 +110,22 @@ fn run_deletes_the_container_afterwards() {
 }
 
 #[test]
+fn run_keep_leaves_a_stopped_container() {
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    b.save_probe_args(&["exit", "4"]);
+    let id = rt.new_id();
+    let out = rt.run_saved(&b, &id, &["--keep"]);
+    assert_eq!(out.status, 4, "{out}");
+    assert_eq!(
+        rt.status_of(&id).as_deref(),
+        Some("stopped"),
+        "--keep keeps it"
+    );
+    rt.delete(&id).ok();
+    assert_nothing_left(&b, &rt, &id);
+}
+
+#[test]
 fn run_detached() {
     let (rt, b) = (Runtime::under_test(), Bundle::new());
     b.save_probe_args(&["sleep", "100"]);
