@@ -25,6 +25,12 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // Before anything is opened: which of the fds to preserve did the caller pass?
+    let preserve = match &cli.command {
+        Some(Command::Create(a)) | Some(Command::Run { create: a, .. }) => a.preserve_fds,
+        _ => 0,
+    };
+    let inherited = nook::kernel::process::open_fds(3..3 + preserve.min(1 << 20) as i32);
     let format = match cli.log_format {
         LogFormat::Text => nook::log::Format::Text,
         LogFormat::Json => nook::log::Format::Json,
@@ -39,7 +45,7 @@ fn main() {
         );
         std::process::exit(1);
     }
-    match dispatch(cli) {
+    match dispatch(cli, inherited) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             let msg = e.to_string();
@@ -50,18 +56,18 @@ fn main() {
     }
 }
 
-fn create_options(a: &CreateArgs) -> CreateOptions {
+fn create_options(a: &CreateArgs, inherited: &[i32]) -> CreateOptions {
     CreateOptions {
         bundle: a.bundle.clone(),
         pid_file: a.pid_file.clone(),
         console_socket: a.console_socket.clone(),
-        preserve_fds: a.preserve_fds,
+        inherited_fds: inherited.to_vec(),
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
     }
 }
 
-fn dispatch(cli: Cli) -> Result<i32> {
+fn dispatch(cli: Cli, inherited: Vec<i32>) -> Result<i32> {
     if cli.version {
         println!(
             "nook-runtime version {}\nspec: 1.0.2",
@@ -74,13 +80,21 @@ fn dispatch(cli: Cli) -> Result<i32> {
         return Err(Error::Usage("no command given (see --help)".into()));
     };
     match cmd {
-        Command::Create(a) => container::create(&store, &a.id, &create_options(&a)).map(|_| 0),
+        Command::Create(a) => {
+            container::create(&store, &a.id, &create_options(&a, &inherited)).map(|_| 0)
+        }
         Command::Start { id } => container::start(&store, &id).map(|_| 0),
         Command::Run {
             create,
             detach,
             keep,
-        } => container::run(&store, &create.id, &create_options(&create), detach, keep),
+        } => container::run(
+            &store,
+            &create.id,
+            &create_options(&create, &inherited),
+            detach,
+            keep,
+        ),
         Command::State { id } => {
             let v = container::state(&store, &id)?;
             print_json(&v, true);

@@ -18,7 +18,9 @@ pub struct CreateOptions {
     pub bundle: PathBuf,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
-    pub preserve_fds: u32,
+    /// Of the fds 3..3+N of --preserve-fds, those the caller really passed (checked
+    /// before the runtime opened anything): only these reach the container.
+    pub inherited_fds: Vec<i32>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
 }
@@ -91,7 +93,7 @@ fn create_in(entry: &Entry, plan: &Plan, opts: &CreateOptions, host: &Host) -> R
         plan,
         fifo,
         console_socket: opts.console_socket.clone(),
-        preserve_fds: opts.preserve_fds,
+        preserved_fds: opts.inherited_fds.clone(),
         new_keyring: !opts.no_new_keyring,
         hooks: &run_hooks,
     };

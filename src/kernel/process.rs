@@ -138,6 +138,14 @@ pub fn dup_onto(fd: std::os::fd::RawFd, target: std::os::fd::RawFd) -> Result<()
     Ok(())
 }
 
+/// Which of the fds in `range` are open right now.
+pub fn open_fds(range: std::ops::Range<i32>) -> Vec<i32> {
+    range
+        // SAFETY: F_GETFD only reads the flags of an fd number; EBADF if closed.
+        .filter(|fd| unsafe { libc::fcntl(*fd, libc::F_GETFD) } >= 0)
+        .collect()
+}
+
 /// Let `fd` survive execve (for --preserve-fds).
 pub fn clear_cloexec(fd: std::os::fd::RawFd) -> Result<()> {
     // SAFETY: F_SETFD only changes the flags of an fd number we were handed.

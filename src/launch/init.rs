@@ -195,21 +195,20 @@ fn check_program(prog: &str, env: &[String]) -> Result<()> {
 }
 
 fn close_leaked_fds(req: &Request, chan: &Channel, gate: &std::os::fd::OwnedFd) -> Result<()> {
-    let first = 3 + req.preserve_fds;
     let keep = [chan.raw(), gate.as_raw_fd()];
     let dir =
         std::fs::read_dir("/proc/self/fd").map_err(|e| Error::io("read", "/proc/self/fd", e))?;
     let fds: Vec<i32> = dir
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|fd| *fd >= first as i32 && !keep.contains(fd))
+        .filter(|fd| *fd >= 3 && !keep.contains(fd) && !req.preserved_fds.contains(fd))
         .collect();
     for fd in fds {
         // The fd used to read the directory is gone by now; EBADF is harmless.
         let _ = nix::unistd::close(fd);
     }
-    // Preserved fds must survive exec; everything else is close-on-exec.
-    for fd in 3..first as i32 {
-        let _ = process::clear_cloexec(fd);
+    // Preserved fds must survive exec; the channel and the gate are close-on-exec.
+    for fd in &req.preserved_fds {
+        process::clear_cloexec(*fd)?;
     }
     Ok(())
 }

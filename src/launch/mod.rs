@@ -27,7 +27,8 @@ pub struct Request<'a> {
     /// The start gate, created by the caller in the container's state dir.
     pub fifo: PathBuf,
     pub console_socket: Option<PathBuf>,
-    pub preserve_fds: u32,
+    /// The caller's fds (from 3..3+N of --preserve-fds) that pass into the container.
+    pub preserved_fds: Vec<i32>,
     /// Join a fresh session keyring named after the container (runc's default).
     pub new_keyring: bool,
     /// Runs the hooks of one kind, given init's pid (as the state JSON's `pid`).
