@@ -30,7 +30,7 @@ pub struct Bundle {
 }
 
 impl Bundle {
-    /// A new bundle: `<tmp>/<test>-<pid>-<n>/{rootfs, config.json}`; the rootfs is a
+    /// A new bundle: `<tmp>/nook-b-<test>-<pid>-<n>/{rootfs, config.json}`; the rootfs is a
     /// `cp -a` copy of the fixture, which is never touched.
     pub fn new() -> Self {
         let fixture = fixture_rootfs();
