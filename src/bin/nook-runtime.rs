@@ -101,13 +101,8 @@ fn dispatch(cli: Cli, inherited: Vec<i32>) -> Result<i32> {
             Ok(0)
         }
         Command::Kill { id, signal, all } => {
-            if all {
-                nook::log::debug(
-                    "kill --all: without cgroups only the container's init is signalled",
-                );
-            }
             let sig = parse_signal(signal.as_deref().unwrap_or("SIGTERM"))?;
-            container::kill(&store, &id, sig).map(|_| 0)
+            container::kill(&store, &id, sig, all).map(|_| 0)
         }
         Command::Delete { id, force } => container::delete(&store, &id, force).map(|_| 0),
         Command::List { format, quiet } => {

@@ -86,7 +86,7 @@ pub enum Command {
     State { id: String },
     /// Send a signal (name or number, default SIGTERM) to the container's init
     Kill {
-        /// Signal all processes of the container (accepted; without cgroups only init is signalled)
+        /// Signal every process in the container's cgroup
         #[arg(short, long)]
         all: bool,
         id: String,

@@ -6,6 +6,7 @@ use super::state::{Saved, Status};
 use super::store::{Entry, Store};
 use crate::error::{Error, Result};
 use crate::host::Host;
+use crate::kernel::cgroup::Cgroup;
 use crate::kernel::{process, procfs, start_gate};
 use crate::launch;
 use crate::plan::{HookKind, LaunchOptions, Plan};
@@ -49,20 +50,51 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<i32> {
             format!("{} is not a directory", plan.rootfs.display()),
         ));
     }
-    for note in &plan.not_applied {
-        crate::log::debug(note);
-    }
     let entry = store.claim(id)?;
-    match create_in(&entry, &plan, opts, &host) {
-        Ok(pid) => Ok(pid),
-        Err(e) => {
-            let _ = entry.remove();
-            Err(e)
-        }
-    }
+    let made = make_cgroup(&plan, &host).and_then(|(cgroup, notes)| {
+        create_in(&entry, &plan, opts, &host, cgroup.clone(), notes).inspect_err(|_| {
+            let _ = cgroup.destroy();
+        })
+    });
+    made.inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&entry.dir);
+    })
 }
 
-fn create_in(entry: &Entry, plan: &Plan, opts: &CreateOptions, host: &Host) -> Result<i32> {
+/// Create the cgroup and write the limits. Without the right to (rootless, or
+/// in a user namespace), run without and record why; as real root it is an error.
+fn make_cgroup(plan: &Plan, host: &Host) -> Result<(Cgroup, Vec<String>)> {
+    let mut notes = plan.not_applied.clone();
+    let privileged = host.euid == 0 && !host.in_userns;
+    let cgroup = match Cgroup::create(&host.cgroups, &plan.cgroup.path) {
+        Ok(c) => c,
+        Err(e) if !privileged => Cgroup::None {
+            reason: e.to_string(),
+        },
+        Err(e) => return Err(e),
+    };
+    match cgroup.apply(&plan.cgroup.writes) {
+        Ok(skipped) => notes.extend(skipped),
+        Err(e) if !privileged => notes.push(format!("linux.resources: not applied: {e}")),
+        Err(e) => {
+            let _ = cgroup.destroy();
+            return Err(e);
+        }
+    }
+    for n in &notes {
+        crate::log::debug(&format!("not applied: {n}"));
+    }
+    Ok((cgroup, notes))
+}
+
+fn create_in(
+    entry: &Entry,
+    plan: &Plan,
+    opts: &CreateOptions,
+    host: &Host,
+    cgroup: Cgroup,
+    not_applied: Vec<String>,
+) -> Result<i32> {
     let fifo = entry.fifo();
     start_gate::create(&fifo)?;
     let mut saved = Saved {
@@ -75,6 +107,8 @@ fn create_in(entry: &Entry, plan: &Plan, opts: &CreateOptions, host: &Host) -> R
         owner: host.euid,
         annotations: plan.annotations.clone(),
         hooks: plan.hooks.clone(),
+        cgroup,
+        not_applied,
     };
     let hook_state = saved.clone();
     let run_hooks = move |kind: HookKind, pid: i32| {
@@ -91,6 +125,7 @@ fn create_in(entry: &Entry, plan: &Plan, opts: &CreateOptions, host: &Host) -> R
     };
     let req = launch::Request {
         plan,
+        cgroup: &saved.cgroup,
         fifo,
         console_socket: opts.console_socket.clone(),
         preserved_fds: opts.inherited_fds.clone(),
@@ -125,23 +160,15 @@ fn current(entry: &Entry, saved: &Saved) -> Status {
 /// Open the start gate: the container's process execs.
 pub fn start(store: &Store, id: &str) -> Result<()> {
     let (entry, saved) = store.open(id)?;
-    match current(&entry, &saved) {
-        Status::Created => {}
-        Status::Stopped => {
-            return Err(Error::State(
-                "cannot start a container that has stopped".into(),
-            ))
-        }
-        Status::Running => {
-            return Err(Error::State(
-                "cannot start an already running container".into(),
-            ))
-        }
-        Status::Creating => {
-            return Err(Error::State(
-                "cannot start a container that is being created".into(),
-            ))
-        }
+    let refused = match current(&entry, &saved) {
+        Status::Created => None,
+        Status::Stopped => Some("cannot start a container that has stopped"),
+        Status::Running => Some("cannot start an already running container"),
+        Status::Paused => Some("cannot start a paused container"),
+        Status::Creating => Some("cannot start a container that is being created"),
+    };
+    if let Some(why) = refused {
+        return Err(Error::State(why.into()));
     }
     let fifo = entry.fifo();
     start_gate::open_and_read(&fifo, || process::alive(saved.pid))?;
@@ -176,10 +203,14 @@ pub fn state(store: &Store, id: &str) -> Result<serde_json::Value> {
     Ok(v)
 }
 
-pub fn kill(store: &Store, id: &str, sig: Signal) -> Result<()> {
+/// Signal the container's init, or with `all` every process in its cgroup.
+pub fn kill(store: &Store, id: &str, sig: Signal, all: bool) -> Result<()> {
     let (entry, saved) = store.open(id)?;
     if current(&entry, &saved) == Status::Stopped {
         return Err(Error::State("container not running".into()));
+    }
+    if all && !matches!(saved.cgroup, Cgroup::None { .. }) {
+        return saved.cgroup.kill_all(sig);
     }
     process::kill(saved.pid, sig).map_err(|e| match e.errno() {
         Some(nix::errno::Errno::ESRCH) => Error::State("no such process".into()),
@@ -200,6 +231,11 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
     match status {
         Status::Stopped => {}
         Status::Created => kill_and_wait(saved.pid)?,
+        Status::Paused if force => {
+            // A frozen task cannot die until thawed (v1 freezer).
+            saved.cgroup.freeze(false)?;
+            kill_and_wait(saved.pid)?
+        }
         _ if force => kill_and_wait(saved.pid)?,
         s => {
             return Err(Error::State(format!(
@@ -208,6 +244,9 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
             )))
         }
     }
+    // Processes that outlived init (joined by exec, or without a pid namespace).
+    saved.cgroup.kill_all(Signal::SIGKILL)?;
+    saved.cgroup.destroy()?;
     let state = saved.oci_state(Status::Stopped);
     entry.remove()?;
     if let Err(e) = hooks::run_all(HookKind::Poststop, &saved.hooks.poststop, &state) {

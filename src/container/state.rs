@@ -1,6 +1,7 @@
 //! What is saved about a container, and how its status is derived from the
 //! live system (a saved "running" could be long dead).
 
+use crate::kernel::cgroup::Cgroup;
 use crate::plan::Hooks;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ pub enum Status {
     Creating,
     Created,
     Running,
+    Paused,
     Stopped,
 }
 
@@ -21,6 +23,7 @@ impl Status {
             Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -39,6 +42,9 @@ pub struct Saved {
     pub owner: u32,
     pub annotations: BTreeMap<String, String>,
     pub hooks: Hooks,
+    pub cgroup: Cgroup,
+    /// Parts of the config that were not applied, and why (shown by `state`).
+    pub not_applied: Vec<String>,
 }
 
 impl Saved {
@@ -49,6 +55,7 @@ impl Saved {
         match (alive, gate_exists) {
             (false, _) => Status::Stopped,
             (true, true) => Status::Created,
+            (true, false) if self.cgroup.is_frozen() => Status::Paused,
             (true, false) => Status::Running,
         }
     }
@@ -86,6 +93,10 @@ mod tests {
             owner: 0,
             annotations: [("k".to_string(), "v".to_string())].into(),
             hooks: Hooks::default(),
+            cgroup: Cgroup::None {
+                reason: "test".into(),
+            },
+            not_applied: Vec::new(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! carries a `// SAFETY:` comment.
 
 pub mod caps;
+pub mod cgroup;
 pub mod fdpass;
 pub mod idmap;
 pub mod mount;

@@ -5,6 +5,7 @@
 //! ```text
 //!  parent                       intermediate                  init
 //!    │ fork ──────────────────────► │
+//!    │ enter cgroup, Ack ─────────► │
 //!    │ ◄──────────────── MapIds     │ (after unshare(CLONE_NEWUSER))
 //!    │ write uid_map/gid_map        │
 //!    │ Ack ───────────────────────► │

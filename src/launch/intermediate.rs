@@ -24,6 +24,8 @@ pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
 
 fn run(req: &Request, chan: &Channel) -> Result<()> {
     let plan = req.plan;
+    // Wait until the parent has put us in the container's cgroup.
+    chan.expect_ack()?;
     // If the runtime dies while we set up, so do we.
     process::set_parent_death_signal(Some(Signal::SIGKILL))?;
     // /proc/PID/exe of a half-made container must not be reachable (CVE-2019-5736).

@@ -31,6 +31,9 @@ pub struct Request<'a> {
     pub preserved_fds: Vec<i32>,
     /// Join a fresh session keyring named after the container (runc's default).
     pub new_keyring: bool,
+    /// The container's cgroup (created and limited); the intermediate enters it
+    /// before anything else, so init and all it starts are inside from birth.
+    pub cgroup: &'a crate::kernel::cgroup::Cgroup,
     /// Runs the hooks of one kind, given init's pid (as the state JSON's `pid`).
     pub hooks: &'a dyn Fn(HookKind, i32) -> Result<()>,
 }

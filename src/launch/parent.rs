@@ -13,7 +13,8 @@ use std::os::unix::net::UnixStream;
 
 pub fn run(req: &Request, chan: &Channel, intermediate: i32) -> Result<i32> {
     let mut init: Option<i32> = None;
-    let result = serve(req, chan, intermediate, &mut init);
+    let result =
+        place(req, chan, intermediate).and_then(|_| serve(req, chan, intermediate, &mut init));
     if result.is_err() {
         if let Some(pid) = init {
             let _ = process::kill(pid, Signal::SIGKILL);
@@ -23,6 +24,12 @@ pub fn run(req: &Request, chan: &Channel, intermediate: i32) -> Result<i32> {
     }
     reap(intermediate);
     result
+}
+
+/// Put the intermediate into the container's cgroup, then let it go on.
+fn place(req: &Request, chan: &Channel, intermediate: i32) -> Result<()> {
+    req.cgroup.enter(intermediate)?;
+    chan.send(&Msg::Ack)
 }
 
 fn serve(req: &Request, chan: &Channel, intermediate: i32, init: &mut Option<i32>) -> Result<i32> {

@@ -3,6 +3,7 @@
 //! No system calls happen here, so everything in it is unit-tested as data.
 #![forbid(unsafe_code)]
 
+pub mod cgroup;
 mod hooks;
 mod ids;
 mod mounts;
@@ -49,9 +50,17 @@ pub struct Plan {
     pub sysctl: Vec<(String, String)>,
     pub process: ProcessPlan,
     pub hooks: Hooks,
+    pub cgroup: CgroupPlan,
     pub annotations: BTreeMap<String, String>,
     /// Parts of the configuration that this version does not apply, with the reason.
     pub not_applied: Vec<String>,
+}
+
+/// Where the container's cgroup goes and what is written into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupPlan {
+    pub path: cgroup::CgroupPath,
+    pub writes: Vec<cgroup::Write>,
 }
 
 /// Options from the command line that shape the plan.
@@ -114,15 +123,7 @@ impl Plan {
             .collect();
         sysctl.sort();
         let mut not_applied = Vec::new();
-        if linux.resources().is_some() {
-            not_applied
-                .push("linux.resources: cgroup limits are not applied by this version".to_string());
-        }
-        if linux.cgroups_path().is_some() {
-            not_applied.push(
-                "linux.cgroupsPath: the container is not placed in a cgroup by this version".into(),
-            );
-        }
+        let cgroup = plan_cgroup(id, linux, host, &devices, &mut not_applied)?;
         if linux.seccomp().is_some() {
             not_applied.push("linux.seccomp: no seccomp filter is loaded by this version".into());
         }
@@ -159,6 +160,7 @@ impl Plan {
             sysctl,
             process,
             hooks: hooks::plan(spec.hooks().as_ref()),
+            cgroup,
             annotations: spec
                 .annotations()
                 .clone()
@@ -178,6 +180,34 @@ impl Plan {
     pub fn has(&self, kind: NsKind) -> bool {
         self.namespaces.iter().any(|n| n.kind == kind)
     }
+}
+
+fn plan_cgroup(
+    id: &str,
+    linux: &oci_spec::runtime::Linux,
+    host: &Host,
+    devices: &[Device],
+    notes: &mut Vec<String>,
+) -> Result<CgroupPlan> {
+    let path = cgroup::path(linux.cgroups_path().as_deref().and_then(Path::to_str), id)?;
+    let default = oci_spec::runtime::LinuxResources::default();
+    let res = linux.resources().as_ref().unwrap_or(&default);
+    let rules = res.devices().clone().unwrap_or_default();
+    let writes = match &host.cgroups {
+        crate::host::CgroupLayout::Legacy { .. } => {
+            let mut w = cgroup::v1_writes(res);
+            w.extend(cgroup::v1_device_rules(&rules, devices));
+            w
+        }
+        crate::host::CgroupLayout::Unified => {
+            if !rules.is_empty() {
+                notes.push("linux.resources.devices: the cgroup v2 device program is not loaded by this version".into());
+            }
+            cgroup::v2_writes(res)?
+        }
+        crate::host::CgroupLayout::None => Vec::new(),
+    };
+    Ok(CgroupPlan { path, writes })
 }
 
 #[cfg(test)]

@@ -205,8 +205,24 @@ fn rlimits_are_checked() {
 #[test]
 fn unapplied_parts_are_reported() {
     let p = build(base()).unwrap();
-    assert!(p
-        .not_applied
-        .iter()
-        .any(|n| n.starts_with("linux.resources")));
+    assert!(
+        p.not_applied
+            .iter()
+            .any(|n| n.starts_with("linux.resources.devices")),
+        "{:?}",
+        p.not_applied
+    );
+}
+
+#[test]
+fn cgroup_defaults_to_the_id_with_device_rules_on_v1() {
+    let p = build(base()).unwrap();
+    assert_eq!(p.cgroup.path, cgroup::CgroupPath::Relative("c1".into()));
+    let spec = crate::spec::parse(base().to_string().as_bytes()).unwrap();
+    let h = host(CgroupLayout::Legacy {
+        controllers: vec!["devices".into()],
+    });
+    let p = Plan::build("c", Path::new("/b"), &spec, &h, &LaunchOptions::default()).unwrap();
+    assert_eq!(p.cgroup.writes[0].file, "devices.deny");
+    assert!(p.cgroup.writes.iter().any(|w| w.value == "c 1:3 rwm"));
 }

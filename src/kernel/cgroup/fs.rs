@@ -1,0 +1,84 @@
+//! File operations on cgroupfs with errors that name the file and the value.
+
+use crate::error::{Error, Result};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub fn write(path: &Path, value: &str) -> Result<()> {
+    std::fs::write(path, value).map_err(|e| match e.raw_os_error() {
+        Some(n) => Error::sys(
+            "write",
+            format!("{} = {value:?}", path.display()),
+            nix::errno::Errno::from_raw(n),
+        ),
+        None => Error::io("write", path, e),
+    })
+}
+
+pub fn read(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+pub fn mkdir(path: &Path) -> Result<bool> {
+    match std::fs::create_dir(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(Error::io("mkdir", path, e)),
+    }
+}
+
+/// rmdir, retrying while the last processes finish leaving.
+pub fn remove_dir(path: &Path) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match std::fs::remove_dir(path) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            Err(e) => return Err(Error::io("rmdir", path, e)),
+        }
+    }
+}
+
+/// Remove the sub-cgroups a container created below its own directory.
+pub fn remove_subtree(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_subtree(&e.path())?;
+            remove_dir(&e.path())?;
+        }
+    }
+    Ok(())
+}
+
+pub fn collect_procs(dir: &Path, out: &mut Vec<i32>) {
+    if let Some(text) = read(&dir.join("cgroup.procs")) {
+        out.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                collect_procs(&e.path(), out);
+            }
+        }
+    }
+}
+
+/// Poll `check` until it holds (freezing takes a moment).
+pub fn wait_for(what: &str, check: impl Fn() -> bool) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check() {
+        if Instant::now() > deadline {
+            return Err(Error::State(format!("timed out waiting for {what}")));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}

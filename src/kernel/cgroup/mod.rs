@@ -1,0 +1,154 @@
+//! cgroups behind one small interface that varies over who owns the tree:
+//! `create`, `enter`, `apply`, `procs`, `freeze`, `kill_all`, `destroy`.
+//! Backends: v1/hybrid (one directory per mounted hierarchy), v2 (one
+//! directory in the unified tree), and none (with the reason recorded).
+//! Values are computed in `plan::cgroup`; this module only writes them.
+
+mod fs;
+mod v1;
+mod v2;
+
+use crate::error::Result;
+use crate::host::CgroupLayout;
+use crate::plan::cgroup::{CgroupPath, Write};
+use nix::sys::signal::Signal;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A container's cgroup, as saved in its state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cgroup {
+    /// One directory per v1 hierarchy: (hierarchy name as mounted, directory).
+    V1 {
+        dirs: Vec<(String, PathBuf)>,
+        created: Vec<PathBuf>,
+    },
+    /// One directory in the cgroup2 tree.
+    V2 { dir: PathBuf, created: Vec<PathBuf> },
+    /// No cgroup: why.
+    None { reason: String },
+}
+
+/// What `apply` could not do, one line each, for the state's record.
+pub type NotApplied = Vec<String>;
+
+impl Cgroup {
+    /// Make the directories (only the missing ones are remembered as ours).
+    pub fn create(layout: &CgroupLayout, path: &CgroupPath) -> Result<Cgroup> {
+        match layout {
+            CgroupLayout::Legacy { controllers } => v1::create(controllers, path),
+            CgroupLayout::Unified => v2::create(path),
+            CgroupLayout::None => Ok(Cgroup::None {
+                reason: "no cgroup filesystem is mounted".into(),
+            }),
+        }
+    }
+
+    /// Write the values; what the hierarchy cannot take is returned, not failed,
+    /// unless the kernel rejected a value (then it is an error naming the file).
+    pub fn apply(&self, writes: &[Write]) -> Result<NotApplied> {
+        match self {
+            Cgroup::V1 { dirs, .. } => v1::apply(dirs, writes),
+            Cgroup::V2 { dir, .. } => v2::apply(dir, writes),
+            Cgroup::None { reason } => Ok(writes
+                .iter()
+                .map(|w| format!("{} = {}: not applied: {reason}", w.file, w.value))
+                .collect()),
+        }
+    }
+
+    /// Move `pid` into the cgroup.
+    pub fn enter(&self, pid: i32) -> Result<()> {
+        for dir in self.dirs() {
+            fs::write(&dir.join("cgroup.procs"), &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// The pids in the cgroup and its descendants (host pid namespace).
+    pub fn procs(&self) -> Vec<i32> {
+        let mut out = Vec::new();
+        if let Some(dir) = self.dirs().first() {
+            fs::collect_procs(dir, &mut out);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    pub fn freeze(&self, frozen: bool) -> Result<()> {
+        match self {
+            Cgroup::V1 { dirs, .. } => v1::freeze(dirs, frozen),
+            Cgroup::V2 { dir, .. } => v2::freeze(dir, frozen),
+            Cgroup::None { reason } => Err(crate::error::Error::unsupported(
+                "pause",
+                format!("no cgroup: {reason}"),
+            )),
+        }
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        match self {
+            Cgroup::V1 { dirs, .. } => v1::is_frozen(dirs),
+            Cgroup::V2 { dir, .. } => v2::is_frozen(dir),
+            Cgroup::None { .. } => false,
+        }
+    }
+
+    /// Signal every process in the cgroup; SIGKILL on v2 goes through cgroup.kill.
+    pub fn kill_all(&self, sig: Signal) -> Result<()> {
+        match self {
+            Cgroup::V2 { dir, .. }
+                if sig == Signal::SIGKILL && dir.join("cgroup.kill").exists() =>
+            {
+                fs::write(&dir.join("cgroup.kill"), "1")
+            }
+            Cgroup::None { .. } => Ok(()),
+            _ => {
+                // Frozen, nothing can fork between listing and signalling.
+                let was_frozen = self.is_frozen();
+                let froze = !was_frozen && self.freeze(true).is_ok();
+                for pid in self.procs() {
+                    let _ = crate::kernel::process::kill(pid, sig);
+                }
+                if froze {
+                    self.freeze(false)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Remove what we created (children the container made first).
+    pub fn destroy(&self) -> Result<()> {
+        let created = match self {
+            Cgroup::V1 { created, .. } | Cgroup::V2 { created, .. } => created,
+            Cgroup::None { .. } => return Ok(()),
+        };
+        for dir in self.dirs() {
+            fs::remove_subtree(&dir)?;
+        }
+        for dir in created.iter().rev() {
+            fs::remove_dir(dir)?;
+        }
+        Ok(())
+    }
+
+    /// The leaf directories (one per hierarchy).
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        match self {
+            Cgroup::V1 { dirs, .. } => dirs.iter().map(|(_, d)| d.clone()).collect(),
+            Cgroup::V2 { dir, .. } => vec![dir.clone()],
+            Cgroup::None { .. } => Vec::new(),
+        }
+    }
+
+    /// The directory holding `controller`'s files, if any.
+    pub fn dir_of(&self, controller: &str) -> Option<PathBuf> {
+        match self {
+            Cgroup::V1 { dirs, .. } => v1::dir_of(dirs, controller).cloned(),
+            Cgroup::V2 { dir, .. } => Some(dir.clone()),
+            Cgroup::None { .. } => None,
+        }
+    }
+}

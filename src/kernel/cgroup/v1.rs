@@ -1,0 +1,94 @@
+//! cgroup v1 (and hybrid hosts): one directory per mounted hierarchy.
+
+use super::{fs, Cgroup, NotApplied};
+use crate::error::{Context, Result};
+use crate::plan::cgroup::{CgroupPath, Write};
+use std::path::{Path, PathBuf};
+
+const ROOT: &str = "/sys/fs/cgroup";
+
+pub fn create(hierarchies: &[String], path: &CgroupPath) -> Result<Cgroup> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let mut dirs = Vec::new();
+    let mut created = Vec::new();
+    for h in hierarchies {
+        let base = PathBuf::from(ROOT).join(h);
+        let rel = match path {
+            CgroupPath::Relative(p) => {
+                let mine = crate::host::own_cgroup(&own, h).unwrap_or_default();
+                PathBuf::from(mine).join(p)
+            }
+            CgroupPath::Absolute(p) => PathBuf::from(p.trim_start_matches('/')),
+        };
+        let mut dir = base.clone();
+        for comp in rel.components() {
+            dir.push(comp);
+            if fs::mkdir(&dir)? {
+                created.push(dir.clone());
+                if h.split(',').any(|c| c == "cpuset") {
+                    inherit_cpuset(&dir)?;
+                }
+            }
+        }
+        dirs.push((h.clone(), dir));
+    }
+    Ok(Cgroup::V1 { dirs, created })
+}
+
+/// A new v1 cpuset starts empty and cannot take tasks: copy the parent's.
+fn inherit_cpuset(dir: &Path) -> Result<()> {
+    let parent = dir.parent().unwrap_or(Path::new(ROOT));
+    for f in ["cpuset.cpus", "cpuset.mems"] {
+        if fs::read(&dir.join(f)).is_some_and(|v| v.is_empty()) {
+            if let Some(v) = fs::read(&parent.join(f)) {
+                fs::write(&dir.join(f), &v)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn dir_of<'a>(dirs: &'a [(String, PathBuf)], controller: &str) -> Option<&'a PathBuf> {
+    dirs.iter()
+        .find(|(h, _)| h.split(',').any(|c| c == controller))
+        .map(|(_, d)| d)
+}
+
+pub fn apply(dirs: &[(String, PathBuf)], writes: &[Write]) -> Result<NotApplied> {
+    let mut not_applied = Vec::new();
+    for w in writes {
+        let Some(dir) = dir_of(dirs, w.controller) else {
+            not_applied.push(format!(
+                "{} = {}: the {} controller is not mounted",
+                w.file, w.value, w.controller
+            ));
+            continue;
+        };
+        let file = dir.join(&w.file);
+        if !file.exists() {
+            not_applied.push(format!(
+                "{} = {}: not supported by this kernel",
+                w.file, w.value
+            ));
+            continue;
+        }
+        fs::write(&file, &w.value).context(|| format!("cgroup {}", w.controller))?;
+    }
+    Ok(not_applied)
+}
+
+pub fn freeze(dirs: &[(String, PathBuf)], frozen: bool) -> Result<()> {
+    let dir = dir_of(dirs, "freezer").ok_or_else(|| {
+        crate::error::Error::unsupported("pause", "the freezer controller is not mounted")
+    })?;
+    let want = if frozen { "FROZEN" } else { "THAWED" };
+    fs::write(&dir.join("freezer.state"), want)?;
+    fs::wait_for("freezer.state", || {
+        fs::read(&dir.join("freezer.state")).as_deref() == Some(want)
+    })
+}
+
+pub fn is_frozen(dirs: &[(String, PathBuf)]) -> bool {
+    dir_of(dirs, "freezer")
+        .is_some_and(|d| fs::read(&d.join("freezer.state")).as_deref() == Some("FROZEN"))
+}

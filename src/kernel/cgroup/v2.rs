@@ -1,0 +1,80 @@
+//! cgroup v2: one directory in the unified tree; controllers enabled down the path.
+
+use super::{fs, Cgroup, NotApplied};
+use crate::error::{Context, Error, Result};
+use crate::plan::cgroup::{CgroupPath, Write};
+use std::path::{Path, PathBuf};
+
+const ROOT: &str = "/sys/fs/cgroup";
+
+pub fn create(path: &CgroupPath) -> Result<Cgroup> {
+    let rel = match path {
+        CgroupPath::Relative(p) => {
+            let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+            let mine = own
+                .lines()
+                .find_map(|l| l.strip_prefix("0::"))
+                .unwrap_or("/");
+            PathBuf::from(mine.trim_start_matches('/')).join(p)
+        }
+        CgroupPath::Absolute(p) => PathBuf::from(p.trim_start_matches('/')),
+    };
+    let mut dir = PathBuf::from(ROOT);
+    let mut created = Vec::new();
+    for comp in rel.components() {
+        enable_controllers(&dir)?;
+        dir.push(comp);
+        if fs::mkdir(&dir)? {
+            created.push(dir.clone());
+        }
+    }
+    Ok(Cgroup::V2 { dir, created })
+}
+
+/// Let children of `dir` use every controller `dir` has.
+fn enable_controllers(dir: &Path) -> Result<()> {
+    let have = fs::read(&dir.join("cgroup.controllers")).unwrap_or_default();
+    let enabled = fs::read(&dir.join("cgroup.subtree_control")).unwrap_or_default();
+    let missing: Vec<String> = have
+        .split_whitespace()
+        .filter(|c| !enabled.split_whitespace().any(|e| e == *c))
+        .map(|c| format!("+{c}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    fs::write(&dir.join("cgroup.subtree_control"), &missing.join(" "))
+}
+
+pub fn apply(dir: &Path, writes: &[Write]) -> Result<NotApplied> {
+    let available = fs::read(&dir.join("cgroup.controllers")).unwrap_or_default();
+    let mut not_applied = Vec::new();
+    for w in writes {
+        let core = matches!(w.controller, "cgroup");
+        if !core && !available.split_whitespace().any(|c| c == w.controller) {
+            not_applied.push(format!(
+                "{} = {}: the {} controller is not available",
+                w.file, w.value, w.controller
+            ));
+            continue;
+        }
+        let file = dir.join(&w.file);
+        if !file.exists() {
+            return Err(Error::unsupported(
+                format!("cgroup {}", w.file),
+                "no such file in this kernel's cgroup v2",
+            ));
+        }
+        fs::write(&file, &w.value).context(|| format!("cgroup {}", w.controller))?;
+    }
+    Ok(not_applied)
+}
+
+pub fn freeze(dir: &Path, frozen: bool) -> Result<()> {
+    fs::write(&dir.join("cgroup.freeze"), if frozen { "1" } else { "0" })?;
+    fs::wait_for("cgroup.events frozen", || is_frozen(dir) == frozen)
+}
+
+pub fn is_frozen(dir: &Path) -> bool {
+    fs::read(&dir.join("cgroup.events")).is_some_and(|e| e.lines().any(|l| l == "frozen 1"))
+}
