@@ -5,6 +5,7 @@
 //! Values are computed in `plan::cgroup`; this module only writes them.
 
 mod fs;
+pub mod stats;
 mod v1;
 mod v2;
 

@@ -1,4 +1,5 @@
 use super::*;
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxResources};
 
 fn res(v: serde_json::Value) -> LinuxResources {
     serde_json::from_value(v).unwrap()
