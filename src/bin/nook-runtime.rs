@@ -130,6 +130,50 @@ fn dispatch(cli: Cli, inherited: Vec<i32>) -> Result<i32> {
             }
             Ok(0)
         }
+        Command::Update(u) => {
+            let res = match &u.resources {
+                Some(src) => {
+                    let text = read_source(src)?;
+                    nook::spec::parse_resources(&text)?
+                }
+                None => {
+                    let v = u.to_resources().map_err(Error::Usage)?;
+                    nook::spec::parse_resources(v.to_string().as_bytes())?
+                }
+            };
+            for note in container::cgroups::update(&store, &u.id, &res)? {
+                nook::log::warn(&format!("not applied: {note}"));
+            }
+            Ok(0)
+        }
+        Command::Pause { id } => container::cgroups::pause(&store, &id).map(|_| 0),
+        Command::Resume { id } => container::cgroups::resume(&store, &id).map(|_| 0),
+        Command::Ps {
+            format,
+            id,
+            ps_args,
+        } => {
+            let pids = container::cgroups::pids(&store, &id)?;
+            if format == ListFormat::Json {
+                print_json(&serde_json::json!(pids), false);
+            } else {
+                print!("{}", container::cgroups::ps_table(&pids, &ps_args)?);
+            }
+            Ok(0)
+        }
+        Command::Events {
+            stats,
+            interval,
+            id,
+        } => {
+            if stats {
+                print_json(&container::cgroups::stats_event(&store, &id)?, false);
+                return Ok(0);
+            }
+            let ms = nook::cli::units::parse_duration_ms(&interval).map_err(Error::Usage)?;
+            let interval = std::time::Duration::from_millis(ms);
+            container::cgroups::events(&store, &id, interval, &mut std::io::stdout()).map(|_| 0)
+        }
         Command::Spec { bundle, rootless } => {
             let path = bundle.join("config.json");
             if path.exists() {
@@ -172,4 +216,18 @@ fn parse_signal(s: &str) -> Result<nix::sys::signal::Signal> {
         format!("SIG{up}")
     };
     nix::sys::signal::Signal::from_str(&name).map_err(|_| bad())
+}
+
+/// A file's bytes, or standard input for `-`.
+fn read_source(src: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    if src == "-" {
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io("read", "stdin", e))?;
+    } else {
+        buf = std::fs::read(src).map_err(|e| Error::io("read", src, e))?;
+    }
+    Ok(buf)
 }

@@ -108,6 +108,31 @@ pub enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Change the resource limits of a running container
+    Update(UpdateArgs),
+    /// Freeze every process of the container
+    Pause { id: String },
+    /// Thaw a paused container
+    Resume { id: String },
+    /// List the container's processes
+    Ps {
+        #[arg(short, long, default_value = "table")]
+        format: ListFormat,
+        id: String,
+        /// Options passed to ps(1) for the table format
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
+    /// Print resource usage (and OOM events) as JSON lines
+    Events {
+        /// Print one stats object and exit
+        #[arg(long)]
+        stats: bool,
+        /// Time between stats lines
+        #[arg(long, default_value = "5s")]
+        interval: String,
+        id: String,
+    },
     /// Write a default config.json
     Spec {
         #[arg(short, long, default_value = ".")]
@@ -122,4 +147,82 @@ pub enum Command {
 pub enum ListFormat {
     Table,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// A linux.resources JSON file, or - for standard input
+    #[arg(short, long)]
+    pub resources: Option<String>,
+    /// Memory limit (bytes, or with k/m/g suffix; -1 for none)
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    #[arg(long = "memory-reservation", allow_hyphen_values = true)]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap limit
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<u64>,
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    #[arg(long = "cpu-share")]
+    pub cpu_share: Option<u64>,
+    #[arg(long = "cpu-rt-period")]
+    pub cpu_rt_period: Option<u64>,
+    #[arg(long = "cpu-rt-runtime", allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<i64>,
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    pub id: String,
+}
+
+impl UpdateArgs {
+    /// The flags as a linux.resources JSON object (sizes parsed).
+    pub fn to_resources(&self) -> Result<serde_json::Value, String> {
+        use super::units::parse_bytes;
+        let mut memory = serde_json::Map::new();
+        for (key, v) in [
+            ("limit", &self.memory),
+            ("reservation", &self.memory_reservation),
+            ("swap", &self.memory_swap),
+        ] {
+            if let Some(v) = v {
+                memory.insert(key.into(), parse_bytes(v)?.into());
+            }
+        }
+        let mut cpu = serde_json::Map::new();
+        let mut put = |k: &str, v: Option<serde_json::Value>| {
+            if let Some(v) = v {
+                cpu.insert(k.into(), v);
+            }
+        };
+        put("period", self.cpu_period.map(Into::into));
+        put("quota", self.cpu_quota.map(Into::into));
+        put("shares", self.cpu_share.map(Into::into));
+        put("realtimePeriod", self.cpu_rt_period.map(Into::into));
+        put("realtimeRuntime", self.cpu_rt_runtime.map(Into::into));
+        put("cpus", self.cpuset_cpus.clone().map(Into::into));
+        put("mems", self.cpuset_mems.clone().map(Into::into));
+        let mut r = serde_json::json!({});
+        if !memory.is_empty() {
+            r["memory"] = memory.into();
+        }
+        if !cpu.is_empty() {
+            r["cpu"] = cpu.into();
+        }
+        if let Some(p) = self.pids_limit {
+            r["pids"] = serde_json::json!({ "limit": p });
+        }
+        if let Some(w) = self.blkio_weight {
+            r["blockIO"] = serde_json::json!({ "weight": w });
+        }
+        Ok(r)
+    }
 }

@@ -75,7 +75,6 @@ fn make_cgroup(plan: &Plan, host: &Host) -> Result<(Cgroup, Vec<String>)> {
     };
     match cgroup.apply(&plan.cgroup.writes) {
         Ok(skipped) => notes.extend(skipped),
-        Err(e) if !privileged => notes.push(format!("linux.resources: not applied: {e}")),
         Err(e) => {
             let _ = cgroup.destroy();
             return Err(e);
@@ -153,7 +152,7 @@ fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io("rename", path, e))
 }
 
-fn current(entry: &Entry, saved: &Saved) -> Status {
+pub(super) fn current(entry: &Entry, saved: &Saved) -> Status {
     saved.status(entry.fifo().exists())
 }
 
@@ -194,6 +193,9 @@ pub fn state(store: &Store, id: &str) -> Result<serde_json::Value> {
     .into();
     v["rootfs"] = saved.rootfs.display().to_string().into();
     v["created"] = saved.created.clone().into();
+    if !saved.not_applied.is_empty() {
+        v["notApplied"] = saved.not_applied.clone().into();
+    }
     v["owner"] = if saved.owner == 0 {
         String::new()
     } else {

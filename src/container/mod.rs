@@ -2,6 +2,7 @@
 //! the allowed transitions, and the commands that move between them.
 #![forbid(unsafe_code)]
 
+pub mod cgroups;
 pub mod hooks;
 pub mod lifecycle;
 pub mod run;

@@ -195,6 +195,12 @@ fn plan_cgroup(
     let rules = res.devices().clone().unwrap_or_default();
     let writes = match &host.cgroups {
         crate::host::CgroupLayout::Legacy { .. } => {
+            if res.unified().as_ref().is_some_and(|u| !u.is_empty()) {
+                return Err(Error::config(
+                    "linux.resources.unified",
+                    "cgroup v2 keys cannot be applied on this cgroup v1 host",
+                ));
+            }
             let mut w = cgroup::v1_writes(res);
             w.extend(cgroup::v1_device_rules(&rules, devices));
             w

@@ -34,6 +34,20 @@ pub fn parse(text: &[u8]) -> Result<Spec> {
     })
 }
 
+/// Parse a `linux.resources` object (for `update --resources`).
+pub fn parse_resources(text: &[u8]) -> Result<oci_spec::runtime::LinuxResources> {
+    let de = &mut serde_json::Deserializer::from_slice(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        let field = if field == "." {
+            String::new()
+        } else {
+            format!(".{field}")
+        };
+        Error::Usage(format!("resources{field}: {}", e.into_inner()))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,6 @@ mod load;
 mod validate;
 
 pub use defaults::default_spec;
-pub use load::{load, parse};
+pub use load::{load, parse, parse_resources};
 pub use oci_spec::runtime::Spec;
 pub use validate::validate;

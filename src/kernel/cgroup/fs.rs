@@ -15,6 +15,26 @@ pub fn write(path: &Path, value: &str) -> Result<()> {
     })
 }
 
+/// Write, but report a permission refusal (rootless, or in a user namespace)
+/// as `Some(reason)` instead of failing: the caller records it as not applied.
+pub fn write_or_denied(path: &Path, value: &str) -> Result<Option<String>> {
+    match write(path, value) {
+        Err(e)
+            if matches!(
+                e.errno(),
+                Some(nix::errno::Errno::EPERM) | Some(nix::errno::Errno::EACCES)
+            ) =>
+        {
+            Ok(Some(format!(
+                "permission denied ({})",
+                e.errno().map(|n| n.desc()).unwrap_or_default()
+            )))
+        }
+        Err(e) => Err(e),
+        Ok(()) => Ok(None),
+    }
+}
+
 pub fn read(path: &Path) -> Option<String> {
     std::fs::read_to_string(path)
         .ok()

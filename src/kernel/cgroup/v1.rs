@@ -72,7 +72,11 @@ pub fn apply(dirs: &[(String, PathBuf)], writes: &[Write]) -> Result<NotApplied>
             ));
             continue;
         }
-        fs::write(&file, &w.value).context(|| format!("cgroup {}", w.controller))?;
+        if let Some(why) =
+            fs::write_or_denied(&file, &w.value).context(|| format!("cgroup {}", w.controller))?
+        {
+            not_applied.push(format!("{} = {}: {why}", w.file, w.value));
+        }
     }
     Ok(not_applied)
 }

@@ -65,7 +65,11 @@ pub fn apply(dir: &Path, writes: &[Write]) -> Result<NotApplied> {
                 "no such file in this kernel's cgroup v2",
             ));
         }
-        fs::write(&file, &w.value).context(|| format!("cgroup {}", w.controller))?;
+        if let Some(why) =
+            fs::write_or_denied(&file, &w.value).context(|| format!("cgroup {}", w.controller))?
+        {
+            not_applied.push(format!("{} = {}: {why}", w.file, w.value));
+        }
     }
     Ok(not_applied)
 }
