@@ -8,9 +8,10 @@ PROBE := target/static/$(TARGET)/release/probe
 FIXTURE := target/fixtures/rootfs
 RUNTIME := target/debug/nook-runtime
 APT_PACKAGES := busybox-static runc uidmap python3
+VM_APT_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio
 SKIP_LOG := $(CURDIR)/target/test-skips.log
 
-.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns lint clean
+.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns lint clean vm-deps test-cgroup2
 
 # Debian packages the demo and the tests use; apt runs only when one is missing.
 deps:
@@ -18,6 +19,14 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# What scripts/run-in-vm.sh needs (qemu, a stock kernel, static busybox); apt runs only when one is missing.
+vm-deps:
+	@missing=""; for p in $(VM_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 build:
@@ -54,6 +63,18 @@ behaviour-userns: build fixtures
 	else echo "SKIP behaviour-userns: unshare -r is not permitted on this host" | tee -a $(SKIP_LOG); fi
 
 behaviour: behaviour-root behaviour-userns
+
+# cgroup v2 suite: built on the host, each test binary run in a qemu guest that is a pure
+# cgroup v2 host (scripts/run-in-vm.sh as cargo's runner; docs/vm.md).
+test-cgroup2:
+	@if [ ! -f runtime-tests/tests/cgroup_v2.rs ]; then \
+	  mkdir -p target; echo "SKIP test-cgroup2: runtime-tests/tests/cgroup_v2.rs not written yet" | tee -a $(SKIP_LOG); \
+	else \
+	  $(MAKE) vm-deps build fixtures && \
+	  $(CARGO) test -p runtime-tests --test cgroup_v2 --no-run && \
+	  CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=$(CURDIR)/scripts/run-in-vm.sh VM_RW=$(CURDIR)/target \
+	    NOOK_TEST_MODE=root NOOK_SKIP_LOG=$(SKIP_LOG) $(CARGO) test -p runtime-tests --test cgroup_v2; \
+	fi
 
 test: deps
 	@mkdir -p target && rm -f $(SKIP_LOG) && touch $(SKIP_LOG)
