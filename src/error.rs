@@ -51,9 +51,12 @@ pub enum Error {
         path: String,
         msg: String,
     },
-    /// The container's init reported an error while setting up.
-    #[error("container init: {0}")]
+    /// The container's init failed while setting up (runc's wording, which engines match).
+    #[error("unable to start container process: {0}")]
     Init(String),
+    /// A message from a child process, already complete: shown as it is.
+    #[error("{0}")]
+    Child(String),
     /// An error with context prepended (`context: inner`).
     #[error("{context}: {inner}")]
     Context { context: String, inner: Box<Error> },

@@ -25,6 +25,17 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // Commands that start container processes run from a sealed copy of this
+    // binary: nothing in a container can reach the host's file through /proc.
+    let starts = matches!(
+        cli.command,
+        Some(Command::Create(_)) | Some(Command::Run { .. })
+    );
+    if starts && !nook::kernel::selfexe::is_sealed_copy() {
+        let Err(e) = nook::kernel::selfexe::reexec_sealed();
+        eprintln!("nook-runtime: {e}");
+        std::process::exit(1);
+    }
     // Before anything is opened: which of the fds to preserve did the caller pass?
     let preserve = match &cli.command {
         Some(Command::Create(a)) | Some(Command::Run { create: a, .. }) => a.preserve_fds,

@@ -96,6 +96,7 @@ fn create_in(
 ) -> Result<i32> {
     let fifo = entry.fifo();
     start_gate::create(&fifo)?;
+    let gate = start_gate::handle(&fifo)?;
     let mut saved = Saved {
         id: plan.id.clone(),
         bundle: plan.bundle.clone(),
@@ -125,7 +126,7 @@ fn create_in(
     let req = launch::Request {
         plan,
         cgroup: &saved.cgroup,
-        fifo,
+        gate: &gate,
         console_socket: opts.console_socket.clone(),
         preserved_fds: opts.inherited_fds.clone(),
         new_keyring: !opts.no_new_keyring,

@@ -29,6 +29,15 @@ impl Status {
     }
 }
 
+/// Is `pid` still running the runtime's (sealed) binary, i.e. before its execve?
+fn still_runtime(pid: i32) -> bool {
+    match std::fs::read_link(format!("/proc/{pid}/exe")) {
+        Ok(p) => p.to_string_lossy().starts_with("/memfd:nook-runtime"),
+        // Unreadable: trust the gate.
+        Err(_) => true,
+    }
+}
+
 /// state.json in the container's directory.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Saved {
@@ -52,6 +61,9 @@ impl Saved {
     pub fn status(&self, gate_exists: bool) -> Status {
         let alive = matches!(crate::kernel::procfs::process_stat(self.pid),
             Some((s, start)) if s != 'Z' && s != 'X' && start == self.pid_start);
+        // A gate left behind (a `start` killed half-way) must not make a running
+        // container look created: init still runs our sealed binary until execve.
+        let gate_exists = gate_exists && still_runtime(self.pid);
         match (alive, gate_exists) {
             (false, _) => Status::Stopped,
             (true, true) => Status::Created,
@@ -104,7 +116,8 @@ mod tests {
     fn status_follows_the_process_and_the_gate() {
         let me = std::process::id() as i32;
         let start = crate::kernel::procfs::process_stat(me).unwrap().1;
-        assert_eq!(saved(me, start).status(true), Status::Created);
+        // This test binary is not the sealed runtime: a gate left behind is ignored.
+        assert_eq!(saved(me, start).status(true), Status::Running);
         assert_eq!(saved(me, start).status(false), Status::Running);
         assert_eq!(
             saved(me, start + 1).status(false),

@@ -173,8 +173,14 @@ pub fn join_session_keyring(name: &str) -> Result<()> {
     }
 }
 
-pub fn unblock_all_signals() -> Result<()> {
-    nix::sys::signal::SigSet::all()
-        .thread_unblock()
-        .sys("sigprocmask", "unblock")
+/// Every signal unblocked and at its default action: an ignored signal (Rust
+/// ignores SIGPIPE) would otherwise stay ignored across execve.
+pub fn reset_signals() -> Result<()> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let dfl = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    for sig in Signal::iterator().filter(|s| !matches!(s, Signal::SIGKILL | Signal::SIGSTOP)) {
+        // SAFETY: installing SIG_DFL runs no handler code; it only resets the disposition.
+        unsafe { sigaction(sig, &dfl) }.sys("sigaction", sig)?;
+    }
+    SigSet::all().thread_unblock().sys("sigprocmask", "unblock")
 }

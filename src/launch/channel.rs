@@ -83,7 +83,7 @@ impl Channel {
     pub fn expect_ack(&self) -> Result<()> {
         match self.recv()? {
             Some((Msg::Ack, _)) => Ok(()),
-            Some((Msg::Error { msg }, _)) => Err(Error::Init(msg)),
+            Some((Msg::Error { msg }, _)) => Err(Error::Child(msg)),
             Some((other, _)) => Err(Error::Init(format!("unexpected message {other:?}"))),
             None => Err(Error::Init("runtime went away".into())),
         }

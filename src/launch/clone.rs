@@ -13,9 +13,10 @@ pub fn fork_into(child: impl FnOnce() -> Result<Infallible>) -> Result<i32> {
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Parent { child }) => Ok(child.as_raw()),
         Ok(nix::unistd::ForkResult::Child) => {
-            let code = match child() {
-                Ok(never) => match never {},
-                Err(_) => 1,
+            // A panic must not unwind into the parent's frames (and drop its locks).
+            let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)) {
+                Ok(Ok(never)) => match never {},
+                Ok(Err(_)) | Err(_) => 1,
             };
             // SAFETY: _exit ends the process at once: no atexit handlers or
             // buffers inherited from the parent run twice.

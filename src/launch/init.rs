@@ -13,9 +13,9 @@ use std::os::fd::AsRawFd;
 /// Run the recipe; report any error to the parent before exiting.
 pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
     match setup(req, chan) {
-        Ok(gate) => {
+        Ok(env) => {
             chan.close_copy();
-            match after_ready(req, gate) {
+            match after_ready(req, &env) {
                 Ok(never) => match never {},
                 Err(e) => {
                     // create has returned: the container's stderr is all we have.
@@ -32,7 +32,8 @@ pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
 }
 
 /// Steps up to "ready": everything that can fail is done before `create` returns.
-fn setup(req: &Request, chan: &Channel) -> Result<std::os::fd::OwnedFd> {
+/// Returns the environment for execve (with HOME filled in).
+fn setup(req: &Request, chan: &Channel) -> Result<Vec<String>> {
     let plan = req.plan;
     let p = &plan.process;
     // 1. A session of our own: the terminal (if any) becomes ours, signals to the runtime's group don't reach us.
@@ -44,14 +45,13 @@ fn setup(req: &Request, chan: &Channel) -> Result<std::os::fd::OwnedFd> {
     // 2. Device nodes and mounts get exactly the modes asked for.
     process::set_umask(0);
     // 3. Mounts, devices, /dev links: in the host's view, destinations resolved beneath the rootfs.
-    super::rootfs::prepare(plan)?;
+    super::rootfs::prepare(plan, req.cgroup)?;
     // 4. prestart and createRuntime hooks run in the runtime's namespaces, by the parent.
     chan.send(&Msg::RunHooks)?;
     chan.expect_ack()?;
     // 5. createContainer hooks: in our namespaces, before pivot_root.
     (req.hooks)(HookKind::CreateContainer, nix::unistd::getpid().as_raw())?;
-    // 6. Take hold of the start gate while the state dir is still reachable.
-    let gate = start_gate::handle(&req.fifo)?;
+
     // 7. Switch the root.
     if plan.no_pivot {
         pivot::move_root(&plan.rootfs)?;
@@ -84,10 +84,12 @@ fn setup(req: &Request, chan: &Channel) -> Result<std::os::fd::OwnedFd> {
             .context(|| "process.rlimits".into())?;
     }
     // 13. No fd of the runtime survives into the container (CVE-2024-21626).
-    close_leaked_fds(req, chan, &gate)?;
+    close_leaked_fds(req, chan)?;
     // 14. Working directory as root (may need privileges), then identity and capabilities.
     let early_cwd = nix::unistd::chdir(&p.cwd).is_ok();
     set_identity(plan)?;
+    // A uid change resets "dumpable": keep /proc/<init>/exe out of reach until execve.
+    process::set_dumpable(false)?;
     if !early_cwd {
         nix::unistd::chdir(&p.cwd).sys("chdir to cwd set in config.json", p.cwd.display())?;
     }
@@ -99,20 +101,21 @@ fn setup(req: &Request, chan: &Channel) -> Result<std::os::fd::OwnedFd> {
     }
     // 16. The program must exist now, so that `create` fails rather than the container.
     check_program(&p.args[0], &p.env)?;
+    // HOME is looked up now, not after the gate: reading the image's files then
+    // could block `start`.
+    let env = with_home(&p.env, p.uid);
     chan.send(&Msg::Ready)?;
-    Ok(gate)
+    Ok(env)
 }
 
 /// Wait on the gate, run startContainer hooks, exec.
-fn after_ready(req: &Request, gate: std::os::fd::OwnedFd) -> Result<Infallible> {
-    let gate_w = start_gate::wait(&gate)?;
-    drop(gate);
+fn after_ready(req: &Request, env: &[String]) -> Result<Infallible> {
+    let gate_w = start_gate::wait(req.gate)?;
     // Signals blocked by the runtime must not stay blocked in the container.
-    process::unblock_all_signals()?;
+    process::reset_signals()?;
     (req.hooks)(HookKind::StartContainer, nix::unistd::getpid().as_raw())?;
     start_gate::pass(&gate_w)?;
-    let env = with_home(&req.plan.process.env, req.plan.process.uid);
-    process::exec(&req.plan.process.args, &env)
+    process::exec(&req.plan.process.args, env)
 }
 
 /// runc's rule: without HOME in the config, take the user's home from the
@@ -120,11 +123,23 @@ fn after_ready(req: &Request, gate: std::os::fd::OwnedFd) -> Result<Infallible> 
 fn with_home(env: &[String], uid: u32) -> Vec<String> {
     let mut env = env.to_vec();
     if !env.iter().any(|e| e.starts_with("HOME=")) {
-        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let passwd = read_small_file("/etc/passwd").unwrap_or_default();
         let home = crate::plan::home_for(&passwd, uid).unwrap_or("/");
         env.push(format!("HOME={home}"));
     }
     env
+}
+
+/// A regular file of at most 1 MiB (an image's /etc/passwd could be a FIFO or /dev/zero).
+fn read_small_file(path: &str) -> Option<String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).ok()?;
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut s = String::new();
+    f.take(1 << 20).read_to_string(&mut s).ok()?;
+    Some(s)
 }
 
 fn setup_terminal(req: &Request, chan: &Channel) -> Result<()> {
@@ -194,8 +209,8 @@ fn check_program(prog: &str, env: &[String]) -> Result<()> {
     })
 }
 
-fn close_leaked_fds(req: &Request, chan: &Channel, gate: &std::os::fd::OwnedFd) -> Result<()> {
-    let keep = [chan.raw(), gate.as_raw_fd()];
+fn close_leaked_fds(req: &Request, chan: &Channel) -> Result<()> {
+    let keep = [chan.raw(), req.gate.as_raw_fd()];
     let dir =
         std::fs::read_dir("/proc/self/fd").map_err(|e| Error::io("read", "/proc/self/fd", e))?;
     let fds: Vec<i32> = dir

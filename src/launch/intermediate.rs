@@ -30,33 +30,28 @@ fn run(req: &Request, chan: &Channel) -> Result<()> {
     process::set_parent_death_signal(Some(Signal::SIGKILL))?;
     // /proc/PID/exe of a half-made container must not be reachable (CVE-2019-5736).
     process::set_dumpable(false)?;
-    // The user namespace first: it owns every namespace created after it.
-    for ns in plan.namespaces.iter().filter(|n| n.kind == NsKind::User) {
-        match &ns.path {
-            Some(path) => {
-                namespace::join(path, ns.kind.flag()).context(|| "linux.namespaces user".into())?
-            }
-            None => {
-                namespace::create(CloneFlags::CLONE_NEWUSER)?;
-                // Without dumpable the parent cannot write our maps; it is reset below.
-                process::set_dumpable(true)?;
-                chan.send(&Msg::MapIds)?;
-                chan.expect_ack()?;
-                process::set_dumpable(false)?;
-                nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
-                    .sys("setresgid", 0)?;
-                nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
-                    .sys("setresuid", 0)?;
-            }
-        }
-    }
+    // runc's order: join every namespace given by path (a user namespace first,
+    // as it owns the others), then create a new user namespace (so that joined
+    // host-owned namespaces were entered with our host privileges), then the rest.
     let mut new = CloneFlags::empty();
-    for ns in plan.namespaces.iter().filter(|n| n.kind != NsKind::User) {
+    for ns in &plan.namespaces {
         match &ns.path {
             Some(path) => namespace::join(path, ns.kind.flag())
                 .context(|| format!("linux.namespaces {}", ns.kind.proc_name()))?,
+            None if ns.kind == NsKind::User => {}
             None => new |= ns.kind.flag(),
         }
+    }
+    if plan.has_new(NsKind::User) {
+        namespace::create(CloneFlags::CLONE_NEWUSER)?;
+        // Without dumpable the parent cannot write our maps; it is reset below.
+        process::set_dumpable(true)?;
+        chan.send(&Msg::MapIds)?;
+        chan.expect_ack()?;
+        process::set_dumpable(false)?;
+        let (g, u) = (Gid::from_raw(0), Uid::from_raw(0));
+        nix::unistd::setresgid(g, g, g).sys("setresgid", 0)?;
+        nix::unistd::setresuid(u, u, u).sys("setresuid", 0)?;
     }
     if !new.is_empty() {
         namespace::create(new)?;

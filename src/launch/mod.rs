@@ -24,8 +24,9 @@ use std::path::PathBuf;
 /// Everything a launch needs besides the plan.
 pub struct Request<'a> {
     pub plan: &'a Plan,
-    /// The start gate, created by the caller in the container's state dir.
-    pub fifo: PathBuf,
+    /// An O_PATH handle on the start gate (the caller's exec.fifo), opened before
+    /// any fork: init may not be able to reach the state dir by path.
+    pub gate: &'a std::os::fd::OwnedFd,
     pub console_socket: Option<PathBuf>,
     /// The caller's fds (from 3..3+N of --preserve-fds) that pass into the container.
     pub preserved_fds: Vec<i32>,

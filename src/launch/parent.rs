@@ -50,7 +50,7 @@ fn serve(req: &Request, chan: &Channel, intermediate: i32, init: &mut Option<i32
             match msg {
                 Msg::MapIds => map_ids(req, chan, intermediate)?,
                 Msg::InitPid { pid } => *init = Some(pid),
-                Msg::Error { msg } => return Err(Error::Init(msg)),
+                Msg::Error { msg } => return Err(Error::Child(msg)),
                 other => deferred.push((other, fd)),
             }
             continue;
@@ -73,7 +73,7 @@ fn serve(req: &Request, chan: &Channel, intermediate: i32, init: &mut Option<i32
                 send_console(req, master)?;
             }
             Msg::Ready => return Ok(pid),
-            Msg::Error { msg } => return Err(Error::Init(msg)),
+            Msg::Error { msg } => return Err(Error::Child(msg)),
             Msg::Ack => return Err(Error::Init("unexpected ack from child".into())),
         }
     }

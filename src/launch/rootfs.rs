@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 use crate::error::{Context, Error, Result, SysResult};
+use crate::kernel::cgroup::Cgroup;
 use crate::kernel::mount::{mount, remount_bind, set_propagation};
 use crate::kernel::resolve::{fd_path, open_root, resolve, Create};
 use crate::plan::{Device, DeviceKind, DeviceMethod, MountKind, MountOp, Plan};
@@ -14,7 +15,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 /// Mounts, devices and /dev links, in the host's view (before pivot_root).
-pub fn prepare(plan: &Plan) -> Result<()> {
+pub fn prepare(plan: &Plan, cgroup: &Cgroup) -> Result<()> {
     set_propagation(Path::new("/"), plan.root_propagation)?;
     // pivot_root needs the new root to be a mount point.
     mount(
@@ -26,7 +27,8 @@ pub fn prepare(plan: &Plan) -> Result<()> {
     )?;
     let root = open_root(&plan.rootfs)?;
     for op in &plan.mounts {
-        mount_one(&root, &plan.rootfs, op).context(|| format!("mounting {}", op.dest.display()))?;
+        mount_one(&root, &plan.rootfs, op, cgroup)
+            .context(|| format!("mounting {}", op.dest.display()))?;
     }
     if !plan.devices.is_empty() {
         for d in &plan.devices {
@@ -47,7 +49,7 @@ fn source_is_dir(src: &Path) -> Result<bool> {
         .map_err(|e| Error::io("stat", src, e))
 }
 
-fn mount_one(root: &OwnedFd, rootfs: &Path, op: &MountOp) -> Result<()> {
+fn mount_one(root: &OwnedFd, rootfs: &Path, op: &MountOp, cgroup: &Cgroup) -> Result<()> {
     let src = op.source.as_deref();
     match &op.kind {
         MountKind::Bind { recursive } => {
@@ -86,7 +88,7 @@ fn mount_one(root: &OwnedFd, rootfs: &Path, op: &MountOp) -> Result<()> {
                 set_propagation(&fd_path(&target), *p)?;
             }
         }
-        MountKind::CgroupV1 { controllers } => cgroup_v1(root, rootfs, op, controllers)?,
+        MountKind::CgroupV1 { controllers } => cgroup_v1(root, rootfs, op, controllers, cgroup)?,
     }
     Ok(())
 }
@@ -111,7 +113,15 @@ fn mount_fs(src: Option<&Path>, target: &Path, fstype: &str, op: &MountOp) -> Re
 }
 
 /// A v1 cgroup mount: a tmpfs holding a bind of this process's cgroup in each hierarchy.
-fn cgroup_v1(root: &OwnedFd, rootfs: &Path, op: &MountOp, controllers: &[String]) -> Result<()> {
+/// Only the container's own cgroup directories are bound (never a hierarchy's
+/// root): without a cgroup for a hierarchy, that hierarchy is left out.
+fn cgroup_v1(
+    root: &OwnedFd,
+    rootfs: &Path,
+    op: &MountOp,
+    controllers: &[String],
+    cgroup: &Cgroup,
+) -> Result<()> {
     let ro = op.flags.contains(MsFlags::MS_RDONLY);
     let base = op.flags - MsFlags::MS_RDONLY;
     let target = resolve(root, rootfs, &op.dest, Some(Create::Dir))?;
@@ -122,18 +132,18 @@ fn cgroup_v1(root: &OwnedFd, rootfs: &Path, op: &MountOp, controllers: &[String]
         base,
         Some("mode=755"),
     )?;
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let own: Vec<(String, PathBuf)> = match cgroup {
+        Cgroup::V1 { dirs, .. } => dirs.clone(),
+        _ => Vec::new(),
+    };
     for ctrl in controllers {
-        let host_dir = PathBuf::from("/sys/fs/cgroup").join(ctrl);
-        let sub = crate::host::own_cgroup(&own, ctrl).unwrap_or_default();
-        let src = host_dir.join(sub);
-        if !src.is_dir() {
+        let Some((_, src)) = own.iter().find(|(h, _)| h == ctrl) else {
             continue;
-        }
+        };
         let dest = op.dest.join(ctrl);
         let t = resolve(root, rootfs, &dest, Some(Create::Dir))?;
         mount(
-            Some(&src),
+            Some(src),
             &fd_path(&t),
             None,
             MsFlags::MS_BIND | MsFlags::MS_REC,

@@ -104,7 +104,9 @@ impl Plan {
         } else {
             mounts::devices(linux.devices().as_deref().unwrap_or(&[]))?
         };
-        let device_method = if host.can_mknod() && !new_userns {
+        // Inside any user namespace (new or joined) mknod is refused.
+        let any_userns = namespaces.iter().any(|n| n.kind == NsKind::User);
+        let device_method = if host.can_mknod() && !any_userns {
             DeviceMethod::Mknod
         } else {
             DeviceMethod::Bind
@@ -155,7 +157,8 @@ impl Plan {
                 .into_iter()
                 .map(PathBuf::from)
                 .collect(),
-            hostname: spec.hostname().clone(),
+            // runc leaves the name alone when it is empty.
+            hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
             domainname: spec.domainname().clone(),
             sysctl,
             process,

@@ -99,13 +99,31 @@ fn validate_linux(spec: &Spec) -> Result<()> {
             "id mappings given without a user namespace",
         ));
     }
-    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty())
-        && !seen.contains(&LinuxNamespaceType::Uts)
-    {
-        return Err(Error::config(
-            "hostname",
-            "setting a hostname needs a new uts namespace",
-        ));
+    for (field, value) in [
+        ("hostname", spec.hostname()),
+        ("domainname", spec.domainname()),
+    ] {
+        if value.as_ref().is_some_and(|h| !h.is_empty()) && !seen.contains(&LinuxNamespaceType::Uts)
+        {
+            return Err(Error::config(
+                field,
+                format!("setting a {field} needs a new uts namespace"),
+            ));
+        }
+    }
+    for key in linux.sysctl().iter().flat_map(|m| m.keys()) {
+        let needs = sysctl_namespace(key).ok_or_else(|| {
+            Error::config(
+                format!("linux.sysctl.{key}"),
+                "not in a separate kernel namespace: it would change the host",
+            )
+        })?;
+        if !seen.contains(&needs) {
+            return Err(Error::config(
+                format!("linux.sysctl.{key}"),
+                format!("needs a {} namespace of the container's own", needs),
+            ));
+        }
     }
     if let Some(p) = linux.rootfs_propagation() {
         if crate::plan::propagation_flag(p).is_none() {
@@ -116,6 +134,29 @@ fn validate_linux(spec: &Spec) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The namespace a sysctl belongs to (runc's list); `None` for host-wide ones.
+fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
+    const IPC: [&str; 8] = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
+        Some(LinuxNamespaceType::Ipc)
+    } else if key.starts_with("net.") {
+        Some(LinuxNamespaceType::Network)
+    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        Some(LinuxNamespaceType::Uts)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -168,6 +209,17 @@ mod tests {
         assert!(
             check(v).starts_with("config.json: linux.namespaces: a mount namespace is required")
         );
+        let mut v = base();
+        v["linux"]["sysctl"] = serde_json::json!({"kernel.panic": "1"});
+        assert!(check(v).starts_with("config.json: linux.sysctl.kernel.panic: not in a separate"));
+        let mut v = base();
+        v["linux"]["sysctl"] = serde_json::json!({"net.ipv4.ip_forward": "1"});
+        assert!(check(v).starts_with("config.json: linux.sysctl.net.ipv4.ip_forward: needs a"));
+        let mut v = base();
+        v["domainname"] = "example".into();
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}]);
+        v.as_object_mut().unwrap().remove("hostname");
+        assert!(check(v).starts_with("config.json: domainname:"));
         let mut v = base();
         v["ociVersion"] = "2.0".into();
         assert!(check(v).starts_with("config.json: ociVersion:"));

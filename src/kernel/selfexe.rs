@@ -1,0 +1,41 @@
+//! Running the runtime from a sealed in-memory copy of its binary, so that no
+//! process inside a container can ever reach the host's binary through
+//! /proc/<pid>/exe and overwrite it (the CVE-2019-5736 class).
+
+use crate::error::{Error, Result, SysResult};
+use nix::fcntl::{FcntlArg, SealFlag};
+use nix::sys::memfd::{memfd_create, MFdFlags};
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+
+const NAME: &str = "nook-runtime";
+
+/// Are we already running from the sealed copy?
+pub fn is_sealed_copy() -> bool {
+    std::fs::read_link("/proc/self/exe")
+        .is_ok_and(|p| p.as_os_str().as_bytes().starts_with(b"/memfd:nook-runtime"))
+}
+
+/// Copy /proc/self/exe into a sealed memfd and execve it with the same argv
+/// and environment. Returns only on failure. File descriptors are kept
+/// (the copy's own fd is close-on-exec).
+pub fn reexec_sealed() -> Result<std::convert::Infallible> {
+    let fd = memfd_create(NAME, MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)
+        .sys("memfd_create", NAME)?;
+    let mut src = std::fs::File::open("/proc/self/exe")
+        .map_err(|e| Error::io("open", "/proc/self/exe", e))?;
+    let mut dst = std::fs::File::from(fd);
+    std::io::copy(&mut src, &mut dst).map_err(|e| Error::io("copy", "/proc/self/exe", e))?;
+    let seals = SealFlag::F_SEAL_SEAL
+        | SealFlag::F_SEAL_SHRINK
+        | SealFlag::F_SEAL_GROW
+        | SealFlag::F_SEAL_WRITE;
+    nix::fcntl::fcntl(&dst, FcntlArg::F_ADD_SEALS(seals)).sys("fcntl(F_ADD_SEALS)", NAME)?;
+    let args: Vec<CString> = std::env::args_os()
+        .filter_map(|a| CString::new(a.as_bytes()).ok())
+        .collect();
+    let env: Vec<CString> = std::env::vars_os()
+        .filter_map(|(k, v)| CString::new([k.as_bytes(), b"=", v.as_bytes()].concat()).ok())
+        .collect();
+    nix::unistd::fexecve(&dst, &args, &env).sys("fexecve", NAME)
+}
