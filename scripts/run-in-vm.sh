@@ -99,32 +99,31 @@ if [ ! -s "$kernel" ]; then
 	fi
 fi
 
-# Module files in load order: every module after the ones it depends on (modules.dep).
-declare -A seen=()
-order=()
-add_module() { # add_module PATH-RELATIVE-TO-MODDIR
-	local dep deps
-	[ -n "${seen[$1]:-}" ] && return 0
-	seen[$1]=1
-	read -ra deps < <(awk -v m="$1:" '$1 == m { $1 = ""; print; exit }' "$moddir/modules.dep")
-	for dep in "${deps[@]}"; do
-		add_module "$dep"
-	done
-	order+=("$1")
-}
-for m in $MODULES; do
-	rel=$(grep -E "(^|/)$m\.ko(\.[a-z]+)?:" "$moddir/modules.dep" | head -n 1 | cut -d: -f1)
-	[ -n "$rel" ] || missing "module $m not found in $moddir/modules.dep"
-	add_module "$rel"
-done
-
 key=$( {
 	cat "$here/vm-init/init" "$here/vm-init/stage2"
-	printf '%s\n' "${order[@]}"
-	stat -c '%s %Y' $BUSYBOX "${order[@]/#/$moddir/}"
+	echo "$MODULES"
+	stat -c '%s %Y' $BUSYBOX "$moddir/modules.dep"
 } | sha256sum | cut -c1-16)
 initrd=$CACHE/initramfs-$kver-$key.cpio
 if [ ! -s "$initrd" ]; then
+	# Module files in load order: every module after the ones it depends on (modules.dep).
+	declare -A seen=()
+	order=()
+	add_module() { # add_module PATH-RELATIVE-TO-MODDIR
+		local dep deps
+		[ -n "${seen[$1]:-}" ] && return 0
+		seen[$1]=1
+		read -ra deps < <(awk -v m="$1:" '$1 == m { $1 = ""; print; exit }' "$moddir/modules.dep")
+		for dep in "${deps[@]}"; do
+			add_module "$dep"
+		done
+		order+=("$1")
+	}
+	for m in $MODULES; do
+		rel=$(grep -E "(^|/)$m\.ko(\.[a-z]+)?:" "$moddir/modules.dep" | head -n 1 | cut -d: -f1)
+		[ -n "$rel" ] || missing "module $m not found in $moddir/modules.dep"
+		add_module "$rel"
+	done
 	build=$(mktemp -d "$CACHE/.initramfs.XXXXXX") || die 125 "cannot write to $CACHE"
 	(
 		set -e
