@@ -112,7 +112,8 @@ fn dispatch(cli: Cli, inherited: Vec<i32>) -> Result<i32> {
             Ok(0)
         }
         Command::Kill { id, signal, all } => {
-            let sig = parse_signal(signal.as_deref().unwrap_or("SIGTERM"))?;
+            let sig = nook::cli::signal::parse(signal.as_deref().unwrap_or("SIGTERM"))
+                .map_err(Error::Usage)?;
             container::kill(&store, &id, sig, all).map(|_| 0)
         }
         Command::Delete { id, force } => container::delete(&store, &id, force).map(|_| 0),
@@ -211,22 +212,6 @@ fn print_json(v: &serde_json::Value, pretty: bool) {
     }
     .unwrap_or_default();
     let _ = writeln!(std::io::stdout(), "{text}");
-}
-
-/// `KILL`, `SIGKILL`, `9` all name SIGKILL.
-fn parse_signal(s: &str) -> Result<nix::sys::signal::Signal> {
-    use std::str::FromStr;
-    let bad = || Error::Usage(format!("unknown signal {s:?}"));
-    if let Ok(n) = s.parse::<i32>() {
-        return nix::sys::signal::Signal::try_from(n).map_err(|_| bad());
-    }
-    let up = s.to_ascii_uppercase();
-    let name = if up.starts_with("SIG") {
-        up
-    } else {
-        format!("SIG{up}")
-    };
-    nix::sys::signal::Signal::from_str(&name).map_err(|_| bad())
 }
 
 /// A file's bytes, or standard input for `-`.

@@ -2,4 +2,5 @@
 #![forbid(unsafe_code)]
 
 pub mod runtime;
+pub mod signal;
 pub mod units;

@@ -14,6 +14,15 @@ pub fn run_all(kind: HookKind, hooks: &[HookPlan], state: &serde_json::Value) ->
     Ok(())
 }
 
+/// For poststart and poststop: a failing hook is logged and the rest still run.
+pub fn run_all_warning(kind: HookKind, hooks: &[HookPlan], state: &serde_json::Value) {
+    for h in hooks {
+        if let Err(e) = run_one(kind, h, state) {
+            crate::log::warn(&e.to_string());
+        }
+    }
+}
+
 fn run_one(kind: HookKind, h: &HookPlan, state: &serde_json::Value) -> Result<()> {
     let fail = |msg: String| Error::Hook {
         kind: kind.name(),

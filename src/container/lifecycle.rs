@@ -50,6 +50,12 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<i32> {
             format!("{} is not a directory", plan.rootfs.display()),
         ));
     }
+    if plan.process.terminal && opts.console_socket.is_none() {
+        return Err(Error::Usage(
+            "process.terminal is true: --console-socket is required (or set terminal to false)"
+                .into(),
+        ));
+    }
     let entry = store.claim(id)?;
     let made = make_cgroup(&plan, &host).and_then(|(cgroup, notes)| {
         create_in(&entry, &plan, opts, &host, cgroup.clone(), notes).inspect_err(|_| {
@@ -174,10 +180,7 @@ pub fn start(store: &Store, id: &str) -> Result<()> {
     start_gate::open_and_read(&fifo, || process::alive(saved.pid))?;
     let _ = std::fs::remove_file(&fifo);
     let state = saved.oci_state(Status::Running);
-    if let Err(e) = hooks::run_all(HookKind::Poststart, &saved.hooks.poststart, &state) {
-        // The spec: a failing poststart hook is logged, the container goes on.
-        crate::log::warn(&e.to_string());
-    }
+    hooks::run_all_warning(HookKind::Poststart, &saved.hooks.poststart, &state);
     Ok(())
 }
 
@@ -207,7 +210,7 @@ pub fn state(store: &Store, id: &str) -> Result<serde_json::Value> {
 }
 
 /// Signal the container's init, or with `all` every process in its cgroup.
-pub fn kill(store: &Store, id: &str, sig: Signal, all: bool) -> Result<()> {
+pub fn kill(store: &Store, id: &str, sig: i32, all: bool) -> Result<()> {
     let (entry, saved) = store.open(id)?;
     if current(&entry, &saved) == Status::Stopped {
         return Err(Error::State("container not running".into()));
@@ -215,7 +218,7 @@ pub fn kill(store: &Store, id: &str, sig: Signal, all: bool) -> Result<()> {
     if all && !matches!(saved.cgroup, Cgroup::None { .. }) {
         return saved.cgroup.kill_all(sig);
     }
-    process::kill(saved.pid, sig).map_err(|e| match e.errno() {
+    process::kill_raw(saved.pid, sig).map_err(|e| match e.errno() {
         Some(nix::errno::Errno::ESRCH) => Error::State("no such process".into()),
         _ => e,
     })
@@ -227,7 +230,10 @@ pub fn kill(store: &Store, id: &str, sig: Signal, all: bool) -> Result<()> {
 pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
     let (entry, saved) = match store.open(id) {
         Ok(x) => x,
-        Err(Error::NotFound(_)) if force => return Ok(()),
+        Err(Error::NotFound(_)) if force => {
+            store.remove_stale(id);
+            return Ok(());
+        }
         Err(e) => return Err(e),
     };
     let status = current(&entry, &saved);
@@ -248,13 +254,11 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
         }
     }
     // Processes that outlived init (joined by exec, or without a pid namespace).
-    saved.cgroup.kill_all(Signal::SIGKILL)?;
+    saved.cgroup.kill_all(libc::SIGKILL)?;
     saved.cgroup.destroy()?;
     let state = saved.oci_state(Status::Stopped);
     entry.remove()?;
-    if let Err(e) = hooks::run_all(HookKind::Poststop, &saved.hooks.poststop, &state) {
-        crate::log::warn(&e.to_string());
-    }
+    hooks::run_all_warning(HookKind::Poststop, &saved.hooks.poststop, &state);
     Ok(())
 }
 

@@ -64,9 +64,7 @@ fn wait_forwarding(pid: i32, mask: &SigSet) -> Result<i32> {
         };
         let sig = info.ssi_signo as i32;
         if sig != libc::SIGCHLD {
-            if let Ok(s) = Signal::try_from(sig) {
-                let _ = process::kill(pid, s);
-            }
+            let _ = process::kill_raw(pid, sig);
         }
     }
 }

@@ -56,14 +56,37 @@ impl Store {
         check_id(id)?;
         self.ensure_root()?;
         let dir = self.root.join(id);
-        match fs::DirBuilder::new().mode(0o711).create(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(Error::Exists(id.into()))
+        for attempt in 0..2 {
+            match fs::DirBuilder::new().mode(0o711).create(&dir) {
+                Ok(()) => return lock(dir),
+                // A directory without state.json and without a live lock holder
+                // is what a killed `create` leaves: take it over once.
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::AlreadyExists
+                        && attempt == 0
+                        && self.remove_stale(id) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    return Err(Error::Exists(id.into()))
+                }
+                Err(e) => return Err(Error::io("create", &dir, e)),
             }
-            Err(e) => return Err(Error::io("create", &dir, e)),
         }
-        lock(dir)
+        Err(Error::Exists(id.into()))
+    }
+
+    /// Remove `<root>/<id>` if it has no state.json and nobody holds its lock.
+    pub fn remove_stale(&self, id: &str) -> bool {
+        let dir = self.root.join(id);
+        if check_id(id).is_err() || dir.join("state.json").exists() {
+            return false;
+        }
+        let Ok(f) = fs::OpenOptions::new().write(true).open(dir.join("lock")) else {
+            return fs::remove_dir_all(&dir).is_ok();
+        };
+        match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
+            Ok(_held) => !dir.join("state.json").exists() && fs::remove_dir_all(&dir).is_ok(),
+            Err(_) => false,
+        }
     }
 
     /// Lock an existing container; fails with "does not exist" if it is gone.
@@ -156,6 +179,16 @@ mod tests {
         assert!(matches!(store.claim("c1"), Err(Error::Exists(_))));
         assert!(matches!(store.open("c2"), Err(Error::NotFound(_))));
         assert!(store.ids().is_empty(), "no state.json yet");
+        assert!(
+            !store.remove_stale("c1"),
+            "a held lock means a create is running"
+        );
+        drop(e);
+        assert!(
+            store.remove_stale("c1"),
+            "no state.json and no lock holder: stale"
+        );
+        let e = store.claim("c1").unwrap();
         e.remove().unwrap();
         assert!(!root.join("c1").exists());
         fs::remove_dir_all(&root).unwrap();

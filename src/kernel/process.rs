@@ -79,6 +79,15 @@ pub fn cloexec_from(first: u32) -> Result<()> {
     Ok(())
 }
 
+/// kill(2) with a raw signal number (real-time signals have no `Signal`).
+pub fn kill_raw(pid: i32, signo: i32) -> Result<()> {
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    if unsafe { libc::kill(pid, signo) } != 0 {
+        return Err(Error::sys("kill", pid, nix::errno::Errno::last()));
+    }
+    Ok(())
+}
+
 pub fn kill(pid: i32, sig: Signal) -> Result<()> {
     nix::sys::signal::kill(Pid::from_raw(pid), sig).sys("kill", pid)
 }

@@ -12,7 +12,6 @@ mod v2;
 use crate::error::Result;
 use crate::host::CgroupLayout;
 use crate::plan::cgroup::{CgroupPath, Write};
-use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -97,11 +96,9 @@ impl Cgroup {
     }
 
     /// Signal every process in the cgroup; SIGKILL on v2 goes through cgroup.kill.
-    pub fn kill_all(&self, sig: Signal) -> Result<()> {
+    pub fn kill_all(&self, sig: i32) -> Result<()> {
         match self {
-            Cgroup::V2 { dir, .. }
-                if sig == Signal::SIGKILL && dir.join("cgroup.kill").exists() =>
-            {
+            Cgroup::V2 { dir, .. } if sig == libc::SIGKILL && dir.join("cgroup.kill").exists() => {
                 fs::write(&dir.join("cgroup.kill"), "1")
             }
             Cgroup::None { .. } => Ok(()),
@@ -110,7 +107,7 @@ impl Cgroup {
                 let was_frozen = self.is_frozen();
                 let froze = !was_frozen && self.freeze(true).is_ok();
                 for pid in self.procs() {
-                    let _ = crate::kernel::process::kill(pid, sig);
+                    let _ = crate::kernel::process::kill_raw(pid, sig);
                 }
                 if froze {
                     self.freeze(false)?;
