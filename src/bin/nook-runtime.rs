@@ -75,6 +75,7 @@ fn create_options(a: &CreateArgs, inherited: &[i32]) -> CreateOptions {
         inherited_fds: inherited.to_vec(),
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
+        keep_console: false,
     }
 }
 

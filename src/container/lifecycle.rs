@@ -24,12 +24,14 @@ pub struct CreateOptions {
     pub inherited_fds: Vec<i32>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
+    /// Keep the pty master (foreground `run` proxies it) instead of requiring a socket.
+    pub keep_console: bool,
 }
 
 /// Create a container; on success init waits at the start gate. On failure
 /// nothing is left: no state directory, no process (mounts die with init's
 /// mount namespace).
-pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<i32> {
+pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::Launched> {
     let bundle =
         std::fs::canonicalize(&opts.bundle).map_err(|e| Error::io("bundle", &opts.bundle, e))?;
     let spec = crate::spec::load(&bundle)?;
@@ -50,7 +52,7 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<i32> {
             format!("{} is not a directory", plan.rootfs.display()),
         ));
     }
-    if plan.process.terminal && opts.console_socket.is_none() {
+    if plan.process.terminal && opts.console_socket.is_none() && !opts.keep_console {
         return Err(Error::Usage(
             "process.terminal is true: --console-socket is required (or set terminal to false)"
                 .into(),
@@ -99,7 +101,7 @@ fn create_in(
     host: &Host,
     cgroup: Cgroup,
     not_applied: Vec<String>,
-) -> Result<i32> {
+) -> Result<launch::Launched> {
     let fifo = entry.fifo();
     start_gate::create(&fifo)?;
     let gate = start_gate::handle(&fifo)?;
@@ -138,7 +140,8 @@ fn create_in(
         new_keyring: !opts.no_new_keyring,
         hooks: &run_hooks,
     };
-    let pid = launch::create(&req)?;
+    let launched = launch::create(&req)?;
+    let pid = launched.pid;
     saved.pid = pid;
     saved.pid_start = procfs::process_stat(pid).map(|(_, s)| s).unwrap_or(0);
     let saved_ok = entry.save(&saved).and_then(|_| match &opts.pid_file {
@@ -149,7 +152,7 @@ fn create_in(
         let _ = process::kill(pid, Signal::SIGKILL);
         return Err(e);
     }
-    Ok(pid)
+    Ok(launched)
 }
 
 /// Written to a temporary name and renamed, so a reader never sees half a pid.

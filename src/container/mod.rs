@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cgroups;
+mod console;
 pub mod hooks;
 pub mod lifecycle;
 pub mod run;

@@ -24,6 +24,21 @@ pub fn open_pty() -> Result<(PtyMaster, OwnedFd, String)> {
     Ok((master, slave, name))
 }
 
+nix::ioctl_read_bad!(tiocgwinsz, libc::TIOCGWINSZ, libc::winsize);
+
+/// The size of the terminal on `fd`, if it is one.
+pub fn winsize(fd: std::os::fd::BorrowedFd) -> Option<(u16, u16)> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one winsize into `ws`, which lives for the call.
+    unsafe { tiocgwinsz(fd.as_raw_fd(), &mut ws) }.ok()?;
+    Some((ws.ws_row, ws.ws_col))
+}
+
 pub fn set_winsize(fd: &OwnedFd, rows: u16, cols: u16) -> Result<()> {
     let ws = libc::winsize {
         ws_row: rows,

@@ -40,7 +40,15 @@ pub struct Request<'a> {
 }
 
 /// Create the container's processes; returns init's pid (in our pid namespace).
-pub fn create(req: &Request) -> Result<i32> {
+/// What a launch leaves with the caller.
+pub struct Launched {
+    /// init's pid, in our pid namespace.
+    pub pid: i32,
+    /// The pty master, when the process has a terminal and no console socket was given.
+    pub console: Option<std::os::fd::OwnedFd>,
+}
+
+pub fn create(req: &Request) -> Result<Launched> {
     let (ours, theirs) = channel::pair()?;
     let intermediate = clone::fork_into(|| {
         ours.close_copy();

@@ -11,7 +11,7 @@ use nix::sys::signal::Signal;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
-pub fn run(req: &Request, chan: &Channel, intermediate: i32) -> Result<i32> {
+pub fn run(req: &Request, chan: &Channel, intermediate: i32) -> Result<super::Launched> {
     let mut init: Option<i32> = None;
     let result =
         place(req, chan, intermediate).and_then(|_| serve(req, chan, intermediate, &mut init));
@@ -32,7 +32,13 @@ fn place(req: &Request, chan: &Channel, intermediate: i32) -> Result<()> {
     chan.send(&Msg::Ack)
 }
 
-fn serve(req: &Request, chan: &Channel, intermediate: i32, init: &mut Option<i32>) -> Result<i32> {
+fn serve(
+    req: &Request,
+    chan: &Channel,
+    intermediate: i32,
+    init: &mut Option<i32>,
+) -> Result<super::Launched> {
+    let mut console = None;
     // init and the intermediate write to one socket: init's messages may arrive
     // before the intermediate's InitPid, so they wait here until it has.
     let mut deferred: Vec<(Msg, Option<OwnedFd>)> = Vec::new();
@@ -70,9 +76,9 @@ fn serve(req: &Request, chan: &Channel, intermediate: i32, init: &mut Option<i32
             Msg::Console => {
                 let master =
                     fd.ok_or_else(|| Error::Init("console message without a pty".into()))?;
-                send_console(req, master)?;
+                console = send_console(req, master)?;
             }
-            Msg::Ready => return Ok(pid),
+            Msg::Ready => return Ok(super::Launched { pid, console }),
             Msg::Error { msg } => return Err(Error::Child(msg)),
             Msg::Ack => return Err(Error::Init("unexpected ack from child".into())),
         }
@@ -95,15 +101,15 @@ fn map_ids(req: &Request, chan: &Channel, intermediate: i32) -> Result<()> {
     chan.send(&Msg::Ack)
 }
 
-/// Hand the pty master to whoever listens on --console-socket, as runc does.
-fn send_console(req: &Request, master: OwnedFd) -> Result<()> {
+/// Hand the pty master to whoever listens on --console-socket, as runc does;
+/// without a socket the caller keeps it (foreground `run`).
+fn send_console(req: &Request, master: OwnedFd) -> Result<Option<OwnedFd>> {
     let Some(path) = &req.console_socket else {
-        return Err(Error::Usage(
-            "process.terminal is true: --console-socket is required".into(),
-        ));
+        return Ok(Some(master));
     };
     let sock = UnixStream::connect(path).map_err(|e| Error::io("connect", path, e))?;
-    fdpass::send_fd(sock.as_fd(), b"/dev/ptmx", master.as_raw_fd())
+    fdpass::send_fd(sock.as_fd(), b"/dev/ptmx", master.as_raw_fd())?;
+    Ok(None)
 }
 
 fn reap(pid: i32) {
