@@ -73,7 +73,7 @@ test-cgroup2:
 	  $(MAKE) vm-deps build fixtures && \
 	  $(CARGO) test -p runtime-tests --test cgroup_v2 --no-run && \
 	  CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=$(CURDIR)/scripts/run-in-vm.sh VM_RW=$(CURDIR)/target \
-	    NOOK_TEST_MODE=root NOOK_SKIP_LOG=$(SKIP_LOG) $(CARGO) test -p runtime-tests --test cgroup_v2; \
+	    NOOK_TEST_MODE=root NOOK_SKIP_LOG=$(SKIP_LOG) VM_TIMEOUT=1500 $(CARGO) test -p runtime-tests --test cgroup_v2 -- --include-ignored; \
 	fi
 
 test: deps
@@ -81,6 +81,7 @@ test: deps
 	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) behaviour
+	$(MAKE) test-cgroup2
 	@echo "== skipped: $$(wc -l < $(SKIP_LOG)) (reasons in $(SKIP_LOG)) =="
 	@sort $(SKIP_LOG) | uniq -c | sort -rn | head -40
 

@@ -1,0 +1,191 @@
+//! cgroup v2, run inside a guest whose only cgroup hierarchy is cgroup2 with every
+//! controller enabled (`make test-cgroup2` boots it; see docs/vm.md). On a host
+//! without such a hierarchy each test skips with the reason.
+
+use std::time::{Duration, Instant};
+
+use runtime_tests::leftovers::cgroups_named;
+use runtime_tests::{assert_nothing_left, error_text, is_runc, skip, Bundle, Runtime};
+use serde_json::{json, Value};
+
+fn pure_v2() -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.contains(" /sys/fs/cgroup ") && l.contains(" - cgroup2 "))
+}
+
+macro_rules! need_v2 {
+    () => {
+        if !pure_v2() {
+            skip!("/sys/fs/cgroup is not cgroup2 here (make test-cgroup2 runs this in a v2 guest)");
+        }
+    };
+}
+
+/// The bundle with a cgroup namespace (so /sys/fs/cgroup inside is the container's own).
+fn bundle_with(res: Value, script: &str) -> Bundle {
+    let b = Bundle::new();
+    b.save_with(|c| {
+        c["linux"]["resources"] = res;
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "cgroup"}));
+        c["process"]["args"] = json!(["/bin/sh", "-c", script]);
+    });
+    b
+}
+
+const READ: &str = "for f in memory.max memory.low pids.max cpu.max cpu.weight; do echo $f=$(cat /sys/fs/cgroup/$f); done; cat /proc/self/cgroup";
+
+fn limits() -> Value {
+    json!({"memory": {"limit": 67108864, "reservation": 33554432}, "pids": {"limit": 32},
+           "cpu": {"shares": 1024, "quota": 50000, "period": 100000}})
+}
+
+#[test]
+#[ignore = "needs a cgroup v2 host: make test-cgroup2 runs it in a guest"]
+fn limits_are_written_and_seen_from_inside() {
+    need_v2!();
+    let rt = Runtime::under_test();
+    let b = bundle_with(limits(), READ);
+    let id = rt.new_id();
+    let out = rt.run_saved(&b, &id, &[]);
+    out.ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "memory.max=67108864",
+            "memory.low=33554432",
+            "pids.max=32",
+            "cpu.max=50000 100000",
+            "cpu.weight=39",
+            "0::/"
+        ],
+        "{out}"
+    );
+    assert_nothing_left(&b, &rt, &id);
+}
+
+#[test]
+#[ignore = "needs a cgroup v2 host: make test-cgroup2 runs it in a guest"]
+fn limits_equal_runcs() {
+    need_v2!();
+    if is_runc() {
+        skip!("runc against itself says nothing");
+    }
+    let b = bundle_with(limits(), READ);
+    let ours = Runtime::under_test().run_saved(&b, "v2-diff-nook", &[]);
+    let theirs = Runtime::runc().run_saved(&b, "v2-diff-runc", &[]);
+    ours.ok();
+    theirs.ok();
+    assert_eq!(
+        ours.stdout, theirs.stdout,
+        "cgroup v2 values differ from runc's"
+    );
+}
+
+#[test]
+#[ignore = "needs a cgroup v2 host: make test-cgroup2 runs it in a guest"]
+fn memory_and_pids_limits_are_enforced() {
+    need_v2!();
+    let rt = Runtime::under_test();
+    let hog = "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo ${#x}";
+    let b = bundle_with(
+        json!({"memory": {"limit": 16777216, "swap": 16777216}}),
+        hog,
+    );
+    let out = rt.run_saved(&b, &rt.new_id(), &[]);
+    assert_eq!(out.status, 137, "the hog should be OOM-killed:\n{out}");
+    let b = bundle_with(
+        json!({"pids": {"limit": 4}}),
+        "for i in 1 2 3 4 5 6; do sleep 5 & done; echo done",
+    );
+    let out = rt.run_saved(&b, &rt.new_id(), &[]);
+    assert!(
+        out.stderr.contains("can't fork"),
+        "fork should fail under pids.max=4:\n{out}"
+    );
+}
+
+fn wait_until(what: &str, f: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+#[ignore = "needs a cgroup v2 host: make test-cgroup2 runs it in a guest"]
+fn update_pause_kill_all_and_delete() {
+    need_v2!();
+    let rt = Runtime::under_test();
+    let b = bundle_with(
+        json!({"pids": {"limit": 32}}),
+        "sleep 300 & sleep 300 & sleep 300",
+    );
+    let id = rt.new_id();
+    rt.run_saved(&b, &id, &["--detach"]).ok();
+    rt.exec(&["update", "--memory", "32m", "--pids-limit", "20", &id])
+        .ok();
+    let stats: Value =
+        serde_json::from_str(rt.exec(&["events", "--stats", &id]).stdout.trim()).unwrap();
+    assert_eq!(
+        stats["data"]["memory"]["usage"]["limit"], 33554432,
+        "{stats}"
+    );
+    assert_eq!(stats["data"]["pids"]["limit"], 20, "{stats}");
+    rt.exec(&["pause", &id]).ok();
+    assert_eq!(rt.status_of(&id).as_deref(), Some("paused"));
+    rt.exec(&["resume", &id]).ok();
+    assert_eq!(rt.status_of(&id).as_deref(), Some("running"));
+    let pids = || -> Vec<i64> {
+        serde_json::from_str(rt.exec(&["ps", "--format", "json", &id]).stdout.trim())
+            .unwrap_or_default()
+    };
+    wait_until("three processes", || pids().len() == 3);
+    rt.exec(&["kill", "--all", &id, "KILL"]).ok();
+    wait_until("the container to stop", || {
+        rt.status_of(&id).as_deref() == Some("stopped")
+    });
+    rt.exec(&["delete", &id]).ok();
+    assert!(
+        cgroups_named(&id).is_empty(),
+        "left: {:?}",
+        cgroups_named(&id)
+    );
+    assert_nothing_left(&b, &rt, &id);
+}
+
+#[test]
+#[ignore = "needs a cgroup v2 host: make test-cgroup2 runs it in a guest"]
+fn unified_keys_apply_and_unknown_ones_are_refused() {
+    need_v2!();
+    let rt = Runtime::under_test();
+    let b = bundle_with(
+        json!({"unified": {"memory.high": "50000000"}}),
+        "cat /sys/fs/cgroup/memory.high",
+    );
+    let out = rt.run_saved(&b, &rt.new_id(), &[]);
+    out.ok();
+    assert_eq!(
+        out.stdout.trim(),
+        "49999872",
+        "memory.high is rounded down to pages:\n{out}"
+    );
+    if is_runc() {
+        return;
+    }
+    let b = bundle_with(json!({"unified": {"bogus.knob": "1"}}), "true");
+    let id = rt.new_id();
+    let out = rt.create_saved(&b, &id, &[]);
+    out.failed();
+    assert!(
+        error_text(&out).contains("linux.resources.unified.bogus.knob"),
+        "{out}"
+    );
+    assert_nothing_left(&b, &rt, &id);
+}
