@@ -88,6 +88,32 @@ pub fn own_cgroup(proc_self_cgroup: &str, ctrl: &str) -> Option<String> {
     })
 }
 
+/// The mount point holding `path`, if that mount is shared (mountinfo text).
+pub fn shared_parent_mount(mountinfo: &str, path: &std::path::Path) -> Option<PathBuf> {
+    let mut best: Option<(PathBuf, bool)> = None;
+    for line in mountinfo.lines() {
+        let Some((left, _)) = line.split_once(" - ") else {
+            continue;
+        };
+        let fields: Vec<&str> = left.split_whitespace().collect();
+        let Some(target) = fields
+            .get(4)
+            .map(|t| PathBuf::from(t.replace("\\040", " ")))
+        else {
+            continue;
+        };
+        if path.starts_with(&target)
+            && best
+                .as_ref()
+                .is_none_or(|(b, _)| target.as_os_str().len() >= b.as_os_str().len())
+        {
+            let shared = fields.iter().skip(6).any(|f| f.starts_with("shared:"));
+            best = Some((target, shared));
+        }
+    }
+    best.filter(|(_, shared)| *shared).map(|(t, _)| t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +122,25 @@ mod tests {
     fn initial_map_is_recognised() {
         assert!(is_initial_map("         0          0 4294967295\n"));
         assert!(!is_initial_map("         0       1000          1\n"));
+    }
+
+    #[test]
+    fn shared_parent_is_the_longest_prefix() {
+        let mi = "1 0 8:1 / / rw shared:1 - ext4 /dev/vda rw\n\
+                  2 1 0:5 / /tmp rw - tmpfs tmpfs rw\n\
+                  3 1 0:6 / /srv rw shared:7 - tmpfs tmpfs rw\n";
+        assert_eq!(
+            shared_parent_mount(mi, std::path::Path::new("/srv/b/rootfs")),
+            Some(PathBuf::from("/srv"))
+        );
+        assert_eq!(
+            shared_parent_mount(mi, std::path::Path::new("/tmp/b/rootfs")),
+            None
+        );
+        assert_eq!(
+            shared_parent_mount(mi, std::path::Path::new("/var/b")),
+            Some(PathBuf::from("/"))
+        );
     }
 
     #[test]

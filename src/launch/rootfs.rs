@@ -17,6 +17,12 @@ use std::path::{Path, PathBuf};
 /// Mounts, devices and /dev links, in the host's view (before pivot_root).
 pub fn prepare(plan: &Plan, cgroup: &Cgroup) -> Result<()> {
     set_propagation(Path::new("/"), plan.root_propagation)?;
+    // pivot_root refuses a new root whose parent mount is shared (and a shared
+    // parent would carry our bind mount to other namespaces): make it private.
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    if let Some(parent) = crate::host::shared_parent_mount(&mountinfo, &plan.rootfs) {
+        set_propagation(&parent, MsFlags::MS_PRIVATE)?;
+    }
     // pivot_root needs the new root to be a mount point.
     mount(
         Some(&plan.rootfs),
@@ -265,9 +271,6 @@ fn dev_links(root: &OwnedFd, rootfs: &Path, plan: &Plan) -> Result<()> {
 
 /// After pivot_root: masked and read-only paths, then a read-only root.
 pub fn finish(plan: &Plan) -> Result<()> {
-    if let Some(p) = plan.rootfs_propagation {
-        set_propagation(Path::new("/"), p)?;
-    }
     // runc's order: read-only paths, then masked paths.
     for p in &plan.readonly_paths {
         make_readonly(p).context(|| format!("making {} read-only", p.display()))?;

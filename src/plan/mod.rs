@@ -35,10 +35,8 @@ pub struct Plan {
     pub no_pivot: bool,
     pub namespaces: Vec<NsOp>,
     pub id_maps: Option<IdMaps>,
-    /// Propagation applied to "/" before the mounts (rslave unless configured).
+    /// Propagation applied to "/" before the mounts (`rootfsPropagation`, rslave by default).
     pub root_propagation: MsFlags,
-    /// Propagation applied to the new root after pivot, if configured.
-    pub rootfs_propagation: Option<MsFlags>,
     pub mounts: Vec<MountOp>,
     /// Device nodes to create in /dev (empty when /dev is bind-mounted from the host).
     pub devices: Vec<Device>,
@@ -138,8 +136,8 @@ impl Plan {
             no_pivot: opts.no_pivot,
             namespaces,
             id_maps,
-            root_propagation: MsFlags::MS_SLAVE | MsFlags::MS_REC,
-            rootfs_propagation,
+            // As runc: the configured propagation for "/", rslave by default.
+            root_propagation: rootfs_propagation.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC),
             mounts,
             devices,
             device_method,
