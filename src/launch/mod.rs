@@ -16,6 +16,7 @@ mod init;
 mod intermediate;
 mod parent;
 mod rootfs;
+mod steps;
 
 use crate::error::Result;
 use crate::plan::{HookKind, Plan};
