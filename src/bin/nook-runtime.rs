@@ -29,7 +29,7 @@ fn main() {
     // binary: nothing in a container can reach the host's file through /proc.
     let starts = matches!(
         cli.command,
-        Some(Command::Create(_)) | Some(Command::Run { .. })
+        Some(Command::Create(_)) | Some(Command::Run { .. }) | Some(Command::Exec(_))
     );
     if starts && !nook::kernel::selfexe::is_sealed_copy() {
         let Err(e) = nook::kernel::selfexe::reexec_sealed();
@@ -39,6 +39,7 @@ fn main() {
     // Before anything is opened: which of the fds to preserve did the caller pass?
     let preserve = match &cli.command {
         Some(Command::Create(a)) | Some(Command::Run { create: a, .. }) => a.preserve_fds,
+        Some(Command::Exec(e)) => e.preserve_fds,
         _ => 0,
     };
     let inherited = nook::kernel::process::open_fds(3..3 + preserve.min(1 << 20) as i32);
@@ -142,6 +143,31 @@ fn dispatch(cli: Cli, inherited: Vec<i32>) -> Result<i32> {
                 }
             }
             Ok(0)
+        }
+        Command::Exec(e) => {
+            let opts = container::exec::ExecOptions {
+                process_file: e
+                    .process
+                    .as_ref()
+                    .map(|p| read_source(&p.to_string_lossy()))
+                    .transpose()?,
+                overrides: nook::spec::ExecOverrides {
+                    args: e.command.clone(),
+                    terminal: e.tty,
+                    cwd: e.cwd.clone(),
+                    env: e.env.clone(),
+                    user: e.user.clone(),
+                    additional_gids: e.additional_gids.clone(),
+                    caps: e.cap.clone(),
+                    no_new_privs: e.no_new_privs,
+                },
+                console_socket: e.console_socket.clone(),
+                pid_file: e.pid_file.clone(),
+                detach: e.detach,
+                inherited_fds: inherited.clone(),
+                ignore_paused: e.ignore_paused,
+            };
+            container::exec::exec(&store, &e.id, &opts)
         }
         Command::Update(u) => {
             let res = match &u.resources {

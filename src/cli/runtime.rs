@@ -108,6 +108,8 @@ pub enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Run another process in a running container
+    Exec(ExecArgs),
     /// Change the resource limits of a running container
     Update(UpdateArgs),
     /// Freeze every process of the container
@@ -225,4 +227,49 @@ impl UpdateArgs {
         }
         Ok(r)
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// A process.json describing the process (instead of COMMAND and the flags)
+    #[arg(short, long)]
+    pub process: Option<PathBuf>,
+    /// Allocate a pseudo-terminal
+    #[arg(short, long)]
+    pub tty: bool,
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Return once the process has started
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Working directory in the container
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Set an environment variable (KEY=VALUE), repeatable
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// uid[:gid]
+    #[arg(short, long)]
+    pub user: Option<String>,
+    #[arg(short = 'g', long = "additional-gids")]
+    pub additional_gids: Vec<u32>,
+    /// Add a capability, repeatable
+    #[arg(short, long)]
+    pub cap: Vec<String>,
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Accepted for runc compatibility (the process joins the container's cgroup)
+    #[arg(long)]
+    pub cgroup: Option<String>,
+    /// Exec even if the container is paused
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    pub id: String,
+    /// The command and its arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }

@@ -134,7 +134,8 @@ fn create_in(
     let req = launch::Request {
         plan,
         cgroup: &saved.cgroup,
-        gate: &gate,
+        gate: Some(&gate),
+        exec_into: None,
         console_socket: opts.console_socket.clone(),
         preserved_fds: opts.inherited_fds.clone(),
         new_keyring: !opts.no_new_keyring,
@@ -156,7 +157,7 @@ fn create_in(
 }
 
 /// Written to a temporary name and renamed, so a reader never sees half a pid.
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let tmp = path.with_extension("nook-tmp");
     std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::io("write", &tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io("rename", path, e))

@@ -4,6 +4,7 @@
 
 pub mod cgroups;
 mod console;
+pub mod exec;
 pub mod hooks;
 pub mod lifecycle;
 pub mod run;

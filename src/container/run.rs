@@ -25,17 +25,7 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool, keep: bo
         ..opts.clone()
     };
     let launched = create(store, id, &opts)?;
-    let mut mask = SigSet::all();
-    for s in [
-        Signal::SIGKILL,
-        Signal::SIGSTOP,
-        Signal::SIGSEGV,
-        Signal::SIGBUS,
-        Signal::SIGILL,
-        Signal::SIGFPE,
-    ] {
-        mask.remove(s);
-    }
+    let mask = signal_mask();
     if !detach {
         mask.thread_block().sys("sigprocmask", "run")?;
     }
@@ -53,7 +43,26 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool, keep: bo
     Ok(code)
 }
 
-fn wait_forwarding(pid: i32, mask: &SigSet, console: Option<OwnedFd>) -> Result<i32> {
+/// Every signal that is forwarded to the container (all but those that cannot
+/// be caught or that signal our own faults).
+pub(super) fn signal_mask() -> SigSet {
+    let mut mask = SigSet::all();
+    for s in [
+        Signal::SIGKILL,
+        Signal::SIGSTOP,
+        Signal::SIGSEGV,
+        Signal::SIGBUS,
+        Signal::SIGILL,
+        Signal::SIGFPE,
+    ] {
+        mask.remove(s);
+    }
+    mask
+}
+
+/// Wait for `pid` (our child, we being a subreaper), forwarding signals and,
+/// with `console`, joining our terminal to it. Returns its exit status.
+pub(super) fn wait_forwarding(pid: i32, mask: &SigSet, console: Option<OwnedFd>) -> Result<i32> {
     let sfd = SignalFd::new(mask).sys("signalfd", "run")?;
     let _raw = console.as_ref().map(|m| {
         copy_winsize(m);

@@ -75,7 +75,7 @@ fn setup(req: &Request, chan: &Channel) -> Result<Vec<String>> {
     }
     // 11. The terminal: a pty from the container's devpts, master to the console socket.
     if p.terminal {
-        setup_terminal(req, chan)?;
+        setup_terminal(req, chan, true)?;
     }
     // 12. Limits, while we still hold the capabilities to set them.
     if let Some(adj) = p.oom_score_adj {
@@ -112,7 +112,10 @@ fn setup(req: &Request, chan: &Channel) -> Result<Vec<String>> {
 
 /// Wait on the gate, run startContainer hooks, exec.
 fn after_ready(req: &Request, env: &[String]) -> Result<Infallible> {
-    let gate_w = start_gate::wait(req.gate)?;
+    let gate = req
+        .gate
+        .ok_or_else(|| crate::error::Error::Init("no start gate".into()))?;
+    let gate_w = start_gate::wait(gate)?;
     // Signals blocked by the runtime must not stay blocked in the container.
     process::reset_signals()?;
     (req.hooks)(HookKind::StartContainer, nix::unistd::getpid().as_raw())?;

@@ -30,6 +30,43 @@ fn run(req: &Request, chan: &Channel) -> Result<()> {
     process::set_parent_death_signal(Some(Signal::SIGKILL))?;
     // /proc/PID/exe of a half-made container must not be reachable (CVE-2019-5736).
     process::set_dumpable(false)?;
+    match req.exec_into {
+        Some(init) => join_container(plan, init)?,
+        None => enter_new(req, chan)?,
+    }
+    let pid = super::clone::fork_into(|| {
+        // init outlives the runtime: no death signal for it.
+        process::set_parent_death_signal(None)?;
+        match req.exec_into {
+            Some(_) => super::exec::main(req, chan),
+            None => super::init::main(req, chan),
+        }
+    })?;
+    chan.send(&Msg::InitPid { pid })
+}
+
+/// exec: join each namespace the container has, from its init (user first).
+fn join_container(plan: &crate::plan::Plan, init: i32) -> Result<()> {
+    for ns in plan.namespaces.iter().filter(|n| n.kind != NsKind::Time) {
+        let path = std::path::PathBuf::from(format!("/proc/{init}/ns/{}", ns.kind.proc_name()));
+        // A namespace shared with us (same inode) need not, and sometimes may not, be joined.
+        let same = std::fs::metadata(&path)
+            .ok()
+            .zip(std::fs::metadata(format!("/proc/self/ns/{}", ns.kind.proc_name())).ok())
+            .is_some_and(|(a, b)| {
+                std::os::unix::fs::MetadataExt::ino(&a) == std::os::unix::fs::MetadataExt::ino(&b)
+            });
+        if !same {
+            namespace::join(&path, ns.kind.flag())
+                .context(|| format!("joining the container's {} namespace", ns.kind.proc_name()))?;
+        }
+    }
+    Ok(())
+}
+
+/// create: join namespaces given by path, create the new ones.
+fn enter_new(req: &Request, chan: &Channel) -> Result<()> {
+    let plan = req.plan;
     // runc's order: join every namespace given by path (a user namespace first,
     // as it owns the others), then create a new user namespace (so that joined
     // host-owned namespaces were entered with our host privileges), then the rest.
@@ -56,10 +93,5 @@ fn run(req: &Request, chan: &Channel) -> Result<()> {
     if !new.is_empty() {
         namespace::create(new)?;
     }
-    let pid = super::clone::fork_into(|| {
-        // init outlives the runtime: no death signal for it.
-        process::set_parent_death_signal(None)?;
-        super::init::main(req, chan)
-    })?;
-    chan.send(&Msg::InitPid { pid })
+    Ok(())
 }

@@ -8,10 +8,13 @@
 //! ```
 //! The parent returns init's pid once init reports `Ready` and sits blocked on
 //! the start gate (exec.fifo). The message flow is drawn in `channel.rs`.
+//! `exec` uses the same roles: the intermediate joins the namespaces of the
+//! container's init, and its child (exec.rs) sets up identity and execs.
 //! Every file here but `clone.rs` forbids `unsafe`.
 
 pub mod channel;
 pub mod clone;
+mod exec;
 mod init;
 mod intermediate;
 mod parent;
@@ -27,7 +30,10 @@ pub struct Request<'a> {
     pub plan: &'a Plan,
     /// An O_PATH handle on the start gate (the caller's exec.fifo), opened before
     /// any fork: init may not be able to reach the state dir by path.
-    pub gate: &'a std::os::fd::OwnedFd,
+    /// `None` for exec, which has no start gate.
+    pub gate: Option<&'a std::os::fd::OwnedFd>,
+    /// exec: join the namespaces of this running init instead of making new ones.
+    pub exec_into: Option<i32>,
     pub console_socket: Option<PathBuf>,
     /// The caller's fds (from 3..3+N of --preserve-fds) that pass into the container.
     pub preserved_fds: Vec<i32>,

@@ -32,23 +32,25 @@ pub(super) fn read_small_file(path: &str) -> Option<String> {
     Some(s)
 }
 
-pub(super) fn setup_terminal(req: &Request, chan: &Channel) -> Result<()> {
+pub(super) fn setup_terminal(req: &Request, chan: &Channel, bind_console: bool) -> Result<()> {
     let (master, slave, name) = tty::open_pty()?;
     if let Some((rows, cols)) = req.plan.process.console_size {
         tty::set_winsize(&slave, rows, cols)?;
     }
-    // /dev/console is the terminal too, as runc arranges it.
-    let console = std::path::Path::new("/dev/console");
-    if !console.exists() {
-        std::fs::File::create(console).map_err(|e| Error::io("create", console, e))?;
+    // /dev/console is the terminal too, as runc arranges it (init only).
+    if bind_console {
+        let console = std::path::Path::new("/dev/console");
+        if !console.exists() {
+            std::fs::File::create(console).map_err(|e| Error::io("create", console, e))?;
+        }
+        crate::kernel::mount::mount(
+            Some(std::path::Path::new(&name)),
+            console,
+            None,
+            nix::mount::MsFlags::MS_BIND,
+            None,
+        )?;
     }
-    crate::kernel::mount::mount(
-        Some(std::path::Path::new(&name)),
-        console,
-        None,
-        nix::mount::MsFlags::MS_BIND,
-        None,
-    )?;
     chan.send_with_fd(&Msg::Console, master.as_raw_fd())?;
     drop(master);
     tty::become_terminal(&slave)
@@ -100,7 +102,7 @@ pub(super) fn check_program(prog: &str, env: &[String]) -> Result<()> {
 }
 
 pub(super) fn close_leaked_fds(req: &Request, chan: &Channel) -> Result<()> {
-    let keep = [chan.raw(), req.gate.as_raw_fd()];
+    let keep = [chan.raw(), req.gate.map_or(-1, |g| g.as_raw_fd())];
     let dir =
         std::fs::read_dir("/proc/self/fd").map_err(|e| Error::io("read", "/proc/self/fd", e))?;
     let fds: Vec<i32> = dir

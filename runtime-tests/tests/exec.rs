@@ -1,0 +1,182 @@
+//! `exec`: a second process in a running container shares its namespaces and
+//! cgroup, takes the identity asked for, returns its exit status, and leaks no
+//! fd of the runtime; the same flags give the same report under runc.
+
+use runtime_tests::{error_text, is_runc, mode, skip, Bundle, Mode, Runtime};
+use serde_json::{json, Value};
+
+/// A running container whose init sleeps; returns its id.
+fn sleeper(rt: &Runtime, b: &Bundle) -> String {
+    b.save_probe_args(&["sleep", "300"]);
+    let id = rt.new_id();
+    rt.run_saved(b, &id, &["--detach"]).ok();
+    id
+}
+
+fn exec_probe(rt: &Runtime, id: &str, flags: &[&str], probe: &[&str]) -> Value {
+    let mut args = vec!["exec"];
+    args.extend_from_slice(flags);
+    args.push(id);
+    args.push("/probe");
+    args.extend_from_slice(probe);
+    let out = rt.exec(&args);
+    out.ok();
+    out.json()
+        .unwrap_or_else(|| panic!("no probe JSON:\n{out}"))
+}
+
+fn init_pid(rt: &Runtime, id: &str) -> i64 {
+    rt.state_json(id)["pid"].as_i64().expect("pid")
+}
+
+#[test]
+fn exec_joins_the_containers_namespaces_and_cgroup() {
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    let id = sleeper(&rt, &b);
+    let r = exec_probe(&rt, &id, &[], &[]);
+    let pid = init_pid(&rt, &id);
+    assert_ne!(r["pid"], 1, "the exec'd process is not init");
+    assert!(
+        r["processes"].as_array().unwrap().contains(&json!(1)),
+        "it sees the container's init: {}",
+        r["processes"]
+    );
+    for ns in ["pid", "net", "ipc", "uts", "mnt"] {
+        let want = std::fs::metadata(format!("/proc/{pid}/ns/{ns}"))
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+            .unwrap();
+        assert_eq!(r["namespaces"][ns], want, "{ns} namespace");
+    }
+    let init_cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let lines: Vec<String> = init_cgroup.lines().map(str::to_string).collect();
+    assert_eq!(r["cgroup"], json!(lines), "same cgroups as init");
+    assert_eq!(
+        r["fds"],
+        json!([0, 1, 2]),
+        "no runtime fd leaks: {}",
+        r["fd_targets"]
+    );
+}
+
+#[test]
+fn exec_returns_the_exit_status() {
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    let id = sleeper(&rt, &b);
+    let out = rt.exec(&["exec", &id, "/probe", "exit", "7"]);
+    assert_eq!(out.status, 7, "{out}");
+}
+
+#[test]
+fn exec_flags_set_user_env_and_cwd() {
+    if mode() == Mode::Userns {
+        skip!("uid 1000 is not mapped in this user namespace");
+    }
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    let id = sleeper(&rt, &b);
+    let flags = [
+        "--user",
+        "1000:1000",
+        "--env",
+        "FOO=bar",
+        "--cwd",
+        "/tmp",
+        "--additional-gids",
+        "29",
+    ];
+    let r = exec_probe(&rt, &id, &flags, &[]);
+    assert_eq!(r["uid"], json!([1000, 1000, 1000, 1000]));
+    assert_eq!(r["gid"], json!([1000, 1000, 1000, 1000]));
+    assert_eq!(r["groups"], json!([29]));
+    assert!(
+        r["env"].as_array().unwrap().contains(&json!("FOO=bar")),
+        "{}",
+        r["env"]
+    );
+    assert_eq!(r["cwd"], "/tmp");
+}
+
+#[test]
+fn exec_with_a_process_file() {
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    let id = sleeper(&rt, &b);
+    let process = json!({"terminal": false, "user": {"uid": 0, "gid": 0}, "args": ["/probe", "exit", "3"],
+                         "env": ["PATH=/bin"], "cwd": "/"});
+    let file = b.host_dir("proc").join("process.json");
+    std::fs::write(&file, process.to_string()).unwrap();
+    let out = rt.exec(&["exec", "--process", &file.to_string_lossy(), &id]);
+    assert_eq!(out.status, 3, "{out}");
+}
+
+#[test]
+fn exec_detached_writes_the_pid_file() {
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    let id = sleeper(&rt, &b);
+    let pid_file = b.host_dir("pid").join("exec.pid");
+    rt.exec(&[
+        "exec",
+        "--detach",
+        "--pid-file",
+        &pid_file.to_string_lossy(),
+        &id,
+        "/probe",
+        "sleep",
+        "30",
+    ])
+    .ok();
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    assert!(cmdline.starts_with("/probe\0sleep"), "{cmdline:?}");
+}
+
+#[test]
+fn exec_refuses_stopped_and_paused_containers() {
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    let id = sleeper(&rt, &b);
+    rt.exec(&["pause", &id]).ok();
+    let out = rt.exec(&["exec", &id, "/probe", "exit", "0"]);
+    out.failed();
+    assert!(error_text(&out).contains("paused"), "{out}");
+    rt.exec(&["resume", &id]).ok();
+    rt.exec(&["kill", &id, "KILL"]).ok();
+    rt.wait_status(&id, "stopped", std::time::Duration::from_secs(10));
+    let out = rt.exec(&["exec", &id, "/probe", "exit", "0"]);
+    out.failed();
+    assert!(
+        error_text(&out).contains("stopped") || error_text(&out).contains("not running"),
+        "{out}"
+    );
+}
+
+#[test]
+fn exec_report_equals_runcs() {
+    if is_runc() {
+        skip!("runc against itself says nothing");
+    }
+    let flags = [
+        "--env",
+        "X=1",
+        "--cwd",
+        "/tmp",
+        "--cap",
+        "CAP_SYS_PTRACE",
+        "--no-new-privs",
+    ];
+    let pick = |r: &Value| {
+        json!({"uid": r["uid"], "gid": r["gid"], "groups": r["groups"], "caps": r["caps"],
+        "no_new_privs": r["no_new_privs"], "env": r["env"], "cwd": r["cwd"], "umask": r["umask"],
+        "hostname": r["hostname"], "rlimits": r["rlimits"], "fds": r["fds"]})
+    };
+    let b = Bundle::new();
+    let ours = Runtime::under_test();
+    let id = sleeper(&ours, &b);
+    let a = pick(&exec_probe(&ours, &id, &flags, &[]));
+    let runc = Runtime::runc();
+    let b2 = Bundle::new();
+    let id2 = sleeper(&runc, &b2);
+    let c = pick(&exec_probe(&runc, &id2, &flags, &[]));
+    assert_eq!(a, c, "exec reports differ (nook, runc)");
+}
