@@ -8,6 +8,7 @@ mod ids;
 mod mounts;
 mod namespaces;
 mod process;
+pub mod seccomp;
 
 pub use hooks::{HookKind, HookPlan, Hooks};
 pub use ids::{IdMap, IdMaps};
@@ -49,6 +50,8 @@ pub struct Plan {
     pub sysctl: Vec<(String, String)>,
     pub process: ProcessPlan,
     pub hooks: Hooks,
+    /// The seccomp filter, compiled here (before any clone); loaded by init.
+    pub seccomp: Option<seccomp::SeccompPlan>,
     pub annotations: BTreeMap<String, String>,
     /// Parts of the configuration that this version does not apply, with the reason.
     pub not_applied: Vec<String>,
@@ -123,9 +126,13 @@ impl Plan {
                 "linux.cgroupsPath: the container is not placed in a cgroup by this version".into(),
             );
         }
-        if linux.seccomp().is_some() {
-            not_applied.push("linux.seccomp: no seccomp filter is loaded by this version".into());
-        }
+        let seccomp = match linux.seccomp() {
+            Some(s) => {
+                not_applied.push("linux.seccomp: the filter is compiled but not loaded yet".into());
+                Some(seccomp::plan(s, &mut not_applied)?)
+            }
+            None => None,
+        };
         let process = process::plan(spec, &mut not_applied)?;
         Ok(Plan {
             id: id.to_string(),
@@ -159,6 +166,7 @@ impl Plan {
             sysctl,
             process,
             hooks: hooks::plan(spec.hooks().as_ref()),
+            seccomp,
             annotations: spec
                 .annotations()
                 .clone()
