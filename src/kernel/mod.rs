@@ -12,6 +12,7 @@ pub mod pivot;
 pub mod process;
 pub mod procfs;
 pub mod resolve;
+pub mod seccomp;
 pub mod start_gate;
 pub mod tty;
 pub mod uts;

@@ -5,7 +5,7 @@
 use super::channel::{Channel, Msg};
 use super::Request;
 use crate::error::{Context, Error, Result, SysResult};
-use crate::kernel::{caps, pivot, process, procfs, start_gate, tty, uts};
+use crate::kernel::{caps, pivot, process, procfs, seccomp, start_gate, tty, uts};
 use crate::plan::HookKind;
 use std::convert::Infallible;
 use std::os::fd::AsRawFd;
@@ -13,9 +13,9 @@ use std::os::fd::AsRawFd;
 /// Run the recipe; report any error to the parent before exiting.
 pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
     match setup(req, chan) {
-        Ok(gate) => {
+        Ok(ready) => {
             chan.close_copy();
-            match after_ready(req, gate) {
+            match after_ready(req, ready) {
                 Ok(never) => match never {},
                 Err(e) => {
                     // create has returned: the container's stderr is all we have.
@@ -31,8 +31,16 @@ pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
     }
 }
 
+/// What init holds when it reports ready: the gate, and what `after_ready`
+/// needs computed beforehand (so the seccomp filter sees as few syscalls as possible).
+struct Ready {
+    gate: std::os::fd::OwnedFd,
+    pid: i32,
+    env: Vec<String>,
+}
+
 /// Steps up to "ready": everything that can fail is done before `create` returns.
-fn setup(req: &Request, chan: &Channel) -> Result<std::os::fd::OwnedFd> {
+fn setup(req: &Request, chan: &Channel) -> Result<Ready> {
     let plan = req.plan;
     let p = &plan.process;
     // 1. A session of our own: the terminal (if any) becomes ours, signals to the runtime's group don't reach us.
@@ -85,7 +93,12 @@ fn setup(req: &Request, chan: &Channel) -> Result<std::os::fd::OwnedFd> {
     }
     // 13. No fd of the runtime survives into the container (CVE-2024-21626).
     close_leaked_fds(req, chan, &gate)?;
-    // 14. Working directory as root (may need privileges), then identity and capabilities.
+    // 14. Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
+    //     now, before the identity and capabilities change (runtime-spec; runc too).
+    if !p.no_new_privs {
+        load_seccomp(plan, chan)?;
+    }
+    // 15. Working directory as root (may need privileges), then identity and capabilities.
     let early_cwd = nix::unistd::chdir(&p.cwd).is_ok();
     set_identity(plan)?;
     if !early_cwd {
@@ -93,26 +106,52 @@ fn setup(req: &Request, chan: &Channel) -> Result<std::os::fd::OwnedFd> {
     }
     check_cwd(&p.cwd)?;
     process::set_umask(p.umask.unwrap_or(0o022));
-    // 15. no_new_privs last: nothing above needs to gain privileges.
+    // 16. no_new_privs: nothing above needs to gain privileges.
     if p.no_new_privs {
         caps::set_no_new_privs()?;
     }
-    // 16. The program must exist now, so that `create` fails rather than the container.
+    // 17. The program must exist now, so that `create` fails rather than the container.
     check_program(&p.args[0], &p.env)?;
+    let ready = Ready {
+        gate,
+        pid: nix::unistd::getpid().as_raw(),
+        env: with_home(&p.env, p.uid),
+    };
+    // 18. seccomp as late as possible while a failure still fails `create` and the
+    //     listener fd can still reach the parent. Like runc 1.1, the filter is in
+    //     force from here on: it also sees the Ready write, the start-gate open
+    //     and write, startContainer hooks and execve (see docs/seccomp.md).
+    if p.no_new_privs {
+        load_seccomp(plan, chan)?;
+    }
     chan.send(&Msg::Ready)?;
-    Ok(gate)
+    Ok(ready)
+}
+
+/// Load the filter compiled in the plan; a listener fd goes to the parent,
+/// which passes it to the agent on `listenerPath`.
+fn load_seccomp(plan: &crate::plan::Plan, chan: &Channel) -> Result<()> {
+    let Some(sc) = &plan.seccomp else {
+        return Ok(());
+    };
+    let program = sc.program.iter().map(|i| (i.code, i.jt, i.jf, i.k));
+    let listener = seccomp::load(program, sc.flags).context(|| "linux.seccomp".into())?;
+    if let Some(fd) = listener {
+        chan.send_with_fd(&Msg::SeccompListener, fd.as_raw_fd())?;
+        chan.expect_ack()?;
+    }
+    Ok(())
 }
 
 /// Wait on the gate, run startContainer hooks, exec.
-fn after_ready(req: &Request, gate: std::os::fd::OwnedFd) -> Result<Infallible> {
-    let gate_w = start_gate::wait(&gate)?;
-    drop(gate);
+fn after_ready(req: &Request, ready: Ready) -> Result<Infallible> {
+    let gate_w = start_gate::wait(&ready.gate)?;
+    drop(ready.gate);
     // Signals blocked by the runtime must not stay blocked in the container.
     process::unblock_all_signals()?;
-    (req.hooks)(HookKind::StartContainer, nix::unistd::getpid().as_raw())?;
+    (req.hooks)(HookKind::StartContainer, ready.pid)?;
     start_gate::pass(&gate_w)?;
-    let env = with_home(&req.plan.process.env, req.plan.process.uid);
-    process::exec(&req.plan.process.args, &env)
+    process::exec(&req.plan.process.args, &ready.env)
 }
 
 /// runc's rule: without HOME in the config, take the user's home from the

@@ -16,6 +16,7 @@ mod init;
 mod intermediate;
 mod parent;
 mod rootfs;
+mod seccomp_agent;
 
 use crate::error::Result;
 use crate::plan::{HookKind, Plan};

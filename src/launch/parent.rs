@@ -65,6 +65,12 @@ fn serve(req: &Request, chan: &Channel, intermediate: i32, init: &mut Option<i32
                     fd.ok_or_else(|| Error::Init("console message without a pty".into()))?;
                 send_console(req, master)?;
             }
+            Msg::SeccompListener => {
+                let listener =
+                    fd.ok_or_else(|| Error::Init("seccomp listener message without an fd".into()))?;
+                super::seccomp_agent::send(req.plan, pid, &listener)?;
+                chan.send(&Msg::Ack)?;
+            }
             Msg::Ready => return Ok(pid),
             Msg::Error { msg } => return Err(Error::Init(msg)),
             Msg::Ack => return Err(Error::Init("unexpected ack from child".into())),

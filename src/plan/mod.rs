@@ -127,10 +127,7 @@ impl Plan {
             );
         }
         let seccomp = match linux.seccomp() {
-            Some(s) => {
-                not_applied.push("linux.seccomp: the filter is compiled but not loaded yet".into());
-                Some(seccomp::plan(s, &mut not_applied)?)
-            }
+            Some(s) => Some(seccomp::plan(s, &mut not_applied)?),
             None => None,
         };
         let process = process::plan(spec, &mut not_applied)?;
