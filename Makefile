@@ -10,7 +10,7 @@ RUNTIME := target/debug/nook-runtime
 APT_PACKAGES := busybox-static runc uidmap python3
 SKIP_LOG := $(CURDIR)/target/test-skips.log
 
-.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns lint clean
+.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns lint bench clean
 
 # Debian packages the demo and the tests use; apt runs only when one is missing.
 deps:
@@ -62,6 +62,10 @@ test: deps
 	$(MAKE) behaviour
 	@echo "== skipped: $$(wc -l < $(SKIP_LOG)) (reasons in $(SKIP_LOG)) =="
 	@sort $(SKIP_LOG) | uniq -c | sort -rn | head -40
+
+# Timings, printed (never asserted): seccomp profile compile time, cold and warm.
+bench:
+	$(CARGO) run --quiet --release --example seccomp_bench
 
 clean:
 	$(CARGO) clean

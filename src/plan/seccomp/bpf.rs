@@ -96,15 +96,24 @@ pub fn compile(default: Action, abis: &[Abi], listed: &[Abi], rules: &[Rule]) ->
 }
 
 /// Rules of one ABI grouped by syscall number, in the order they first appear.
-fn by_number(abi: Abi, default: Action, rules: &[Rule]) -> Vec<(u32, Vec<&Rule>)> {
+fn by_number<'a>(
+    default: Action,
+    rules: &'a [Rule],
+    nrs: &[Option<u32>],
+) -> Vec<(u32, Vec<&'a Rule>)> {
     let mut groups: Vec<(u32, Vec<&Rule>)> = Vec::new();
-    for r in rules.iter().filter(|r| r.action != default) {
-        let Some(nr) = super::lookup(abi, &r.name) else {
+    let mut index: std::collections::BTreeMap<u32, usize> = Default::default();
+    for (r, nr) in rules.iter().zip(nrs) {
+        let Some(nr) = *nr else { continue };
+        if r.action == default {
             continue;
-        };
-        match groups.iter_mut().find(|(n, _)| *n == nr) {
-            Some((_, g)) => g.push(r),
-            None => groups.push((nr, vec![r])),
+        }
+        match index.get(&nr) {
+            Some(&i) => groups[i].1.push(r),
+            None => {
+                index.insert(nr, groups.len());
+                groups.push((nr, vec![r]));
+            }
         }
     }
     groups
@@ -113,16 +122,14 @@ fn by_number(abi: Abi, default: Action, rules: &[Rule]) -> Vec<(u32, Vec<&Rule>)
 /// The section for one ABI; the accumulator holds the syscall number on entry.
 fn abi_section(abi: Abi, default: Action, stub: bool, rules: &[Rule]) -> Vec<Insn> {
     let mut out = Vec::new();
+    let nrs: Vec<Option<u32>> = rules.iter().map(|r| super::lookup(abi, &r.name)).collect();
     // runc's stub: numbers above the highest one the profile names (whatever its
     // action) are newer than the profile; ENOSYS lets libc fall back.
-    let max = rules
-        .iter()
-        .filter_map(|r| super::lookup(abi, &r.name))
-        .max();
+    let max = nrs.iter().flatten().max();
     if let (true, false, Some(max)) = (stub, default.lets_through(), max) {
-        emit_if(&mut out, JGT, max, vec![ret(Action::Errno(ENOSYS))]);
+        emit_if(&mut out, JGT, *max, vec![ret(Action::Errno(ENOSYS))]);
     }
-    for (nr, group) in by_number(abi, default, rules) {
+    for (nr, group) in by_number(default, rules, &nrs) {
         emit_if(&mut out, JEQ, nr, block(abi, default, &group));
     }
     out.push(ret(default));

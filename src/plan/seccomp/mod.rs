@@ -12,6 +12,7 @@
 
 mod bpf;
 mod convert;
+mod default;
 #[cfg(test)]
 mod interp;
 mod table;
@@ -20,6 +21,7 @@ mod tests;
 
 pub use bpf::{compile, Insn, BPF_MAXINSNS};
 pub use convert::plan;
+pub use default::default_profile;
 pub use table::{lookup, names};
 
 use std::path::PathBuf;

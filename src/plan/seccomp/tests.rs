@@ -6,6 +6,7 @@ use crate::error::Result;
 use oci_spec::runtime::LinuxSeccomp;
 use serde_json::{json, Value};
 
+mod default;
 mod input;
 
 const AARCH64: u32 = 0xc000_00b7;
