@@ -63,9 +63,11 @@ test: deps
 	@echo "== skipped: $$(wc -l < $(SKIP_LOG)) (reasons in $(SKIP_LOG)) =="
 	@sort $(SKIP_LOG) | uniq -c | sort -rn | head -40
 
-# Timings, printed (never asserted): seccomp profile compile time, cold and warm.
-bench:
+# Timings, printed (never asserted): seccomp profile compile time, cold and warm; the
+# default profile's cost per syscall inside a container, nook and runc (needs root).
+bench: build fixtures
 	$(CARGO) run --quiet --release --example seccomp_bench
+	$(CARGO) run --quiet --release -p runtime-tests --example seccomp_overhead
 
 clean:
 	$(CARGO) clean

@@ -96,6 +96,23 @@ pub fn run(abi32: bool, words: &[String]) -> Option<Value> {
     Some(json!({ "calls": answers? }))
 }
 
+/// `syscall-loop COUNT NR [ARGS...]`: make the same call COUNT times, report the
+/// mean time per call (for the filter-overhead benchmark; the result is not checked).
+pub fn repeat(words: &[String]) -> Option<Value> {
+    let nums: Option<Vec<u64>> = words.iter().map(|w| number(w)).collect();
+    let nums = nums?;
+    let (count, call) = nums.split_first()?;
+    let (nr, args) = call.split_first()?;
+    let a = args6(args)?;
+    let start = std::time::Instant::now();
+    for _ in 0..*count {
+        // SAFETY: as in syscall64.
+        unsafe { libc::syscall(*nr as libc::c_long, a[0], a[1], a[2], a[3], a[4], a[5]) };
+    }
+    let ns = start.elapsed().as_nanos() as f64 / (*count).max(1) as f64;
+    Some(json!({ "nr": nr, "count": count, "ns_per_call": ns }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +138,7 @@ mod tests {
         let v = run(false, &words).unwrap();
         assert_eq!(v["calls"][0]["ret"], parent);
         assert_eq!(v["calls"][1]["errno"], "ENOSYS");
+        let v = repeat(&["10".into(), "110".into()]).unwrap();
+        assert!(v["ns_per_call"].as_f64().unwrap() > 0.0);
     }
 }
