@@ -8,8 +8,9 @@
 //! ret KILL_THREAD                      (foreign arch: libseccomp's bad-arch action)
 //! section: [jgt MAX → ret ERRNO(ENOSYS)]  (runc's stub, when the default blocks)
 //!          jeq NR1 → block1; jeq NR2 → block2; ...; ret DEFAULT
-//! block:   per conditional rule: conditions (fail → next rule), ret ACTION;
-//!          then ret (the unconditional rule's action, else DEFAULT)
+//! block:   ret ACTION of an unconditional rule; else per conditional rule, in
+//!          libseccomp's precedence: conditions (fail → next rule), ret ACTION;
+//!          then ret DEFAULT
 //! ```
 //! Conditional jumps reach at most 255 instructions; longer skips go through `ja`.
 
@@ -136,10 +137,50 @@ fn abi_section(abi: Abi, default: Action, stub: bool, rules: &[Rule]) -> Vec<Ins
     out
 }
 
-/// One syscall's rules: conditional ones in order, then the fallback.
+/// libseccomp's precedence among one syscall's rules, as measured through runc
+/// (docs/seccomp.md): a rule whose conditions are a subset of another's wins over
+/// it (so an unconditional rule wins over all); among the rest, the comparison on
+/// the highest argument is made first, then the one with the higher internal
+/// operator (GT/LE over GE/LT over EQ/NE), then the higher value.
+fn precedence<'a>(group: &[&'a Rule]) -> Vec<&'a Rule> {
+    let subset = |x: &Rule, y: &Rule| x.conds.iter().all(|c| y.conds.contains(c));
+    let mut kept: Vec<&Rule> = Vec::new();
+    for (i, r) in group.iter().enumerate() {
+        let covered = group
+            .iter()
+            .enumerate()
+            .any(|(j, x)| j != i && subset(x, r) && (!subset(r, x) || j < i));
+        if !covered {
+            kept.push(r);
+        }
+    }
+    let rank = |c: &Cond| match c.op {
+        Op::Eq | Op::Ne => 4,
+        Op::Ge | Op::Lt => 5,
+        Op::Gt | Op::Le => 6,
+        Op::MaskedEq { .. } => 7,
+    };
+    let key = |r: &Rule| {
+        let mut k: Vec<(u8, u8, u64)> = r
+            .conds
+            .iter()
+            .map(|c| (c.index, rank(c), c.value))
+            .collect();
+        k.sort_unstable_by(|a, b| b.cmp(a));
+        k
+    };
+    kept.sort_by_key(|r| std::cmp::Reverse(key(r)));
+    kept
+}
+
+/// One syscall's rules in libseccomp's precedence; the default when none matches.
 fn block(abi: Abi, default: Action, group: &[&Rule]) -> Vec<Insn> {
     let mut out = Vec::new();
-    for r in group.iter().filter(|r| !r.conds.is_empty()) {
+    let ordered = precedence(group);
+    if let Some(r) = ordered.iter().find(|r| r.conds.is_empty()) {
+        return vec![ret(r.action)];
+    }
+    for r in ordered {
         let mut code: Vec<(Insn, Fail)> = Vec::new();
         for c in &r.conds {
             cond(&mut code, c, abi.wide_args());
@@ -157,8 +198,7 @@ fn block(abi: Abi, default: Action, group: &[&Rule]) -> Vec<Insn> {
             ins
         }));
     }
-    let fallback = group.iter().find(|r| r.conds.is_empty());
-    out.push(ret(fallback.map_or(default, |r| r.action)));
+    out.push(ret(default));
     out
 }
 
