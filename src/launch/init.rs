@@ -93,6 +93,13 @@ fn setup(req: &Request, chan: &Channel) -> Result<Ready> {
     }
     // 13. No fd of the runtime survives into the container (CVE-2024-21626).
     close_leaked_fds(req, chan, &gate)?;
+    become_the_process(req, chan, gate)
+}
+
+/// Steps 14-18: seccomp, identity, capabilities, no_new_privs; then Ready.
+fn become_the_process(req: &Request, chan: &Channel, gate: std::os::fd::OwnedFd) -> Result<Ready> {
+    let plan = req.plan;
+    let p = &plan.process;
     // 14. Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
     //     now, before the identity and capabilities change (runtime-spec; runc too).
     if !p.no_new_privs {
