@@ -213,28 +213,51 @@ enum Fail {
 /// Code for one condition: falls through when it holds, takes the `Fail` branch
 /// otherwise. Wide (64-bit) arguments compare the high half first.
 fn cond(out: &mut Vec<(Insn, Fail)>, c: &Cond, wide: bool) {
+    if wide {
+        cond_wide(out, c);
+    } else {
+        cond_narrow(out, c);
+    }
+}
+
+type Emit = (Insn, Fail);
+
+fn ld(off: u32) -> Emit {
+    (insn(LD_ABS, 0, 0, off), Fail::None)
+}
+
+fn j(code: u16, jt: u8, jf: u8, k: u32, fail: Fail) -> Emit {
+    (insn(code, jt, jf, k), fail)
+}
+
+/// 32-bit ABI: the kernel zero-extends arguments; only the low half counts.
+fn cond_narrow(out: &mut Vec<Emit>, c: &Cond) {
+    let vlo = c.value as u32;
+    out.push(ld(16 + 8 * u32::from(c.index)));
+    out.extend(match c.op {
+        Op::Eq => vec![j(JEQ, 0, 0, vlo, Fail::False)],
+        Op::Ne => vec![j(JEQ, 0, 0, vlo, Fail::True)],
+        Op::Gt => vec![j(JGT, 0, 0, vlo, Fail::False)],
+        Op::Ge => vec![j(JGE, 0, 0, vlo, Fail::False)],
+        Op::Lt => vec![j(JGE, 0, 0, vlo, Fail::True)],
+        Op::Le => vec![j(JGT, 0, 0, vlo, Fail::True)],
+        Op::MaskedEq { mask } => vec![
+            j(AND, 0, 0, mask as u32, Fail::None),
+            j(JEQ, 0, 0, vlo, Fail::False),
+        ],
+    });
+}
+
+fn cond_wide(out: &mut Vec<Emit>, c: &Cond) {
     let lo_off = 16 + 8 * u32::from(c.index);
     let (vhi, vlo) = ((c.value >> 32) as u32, c.value as u32);
-    let ld = |off: u32| (insn(LD_ABS, 0, 0, off), Fail::None);
-    let j = |code: u16, jt: u8, jf: u8, k: u32, fail: Fail| (insn(code, jt, jf, k), fail);
     let (hi, lo) = (ld(lo_off + 4), ld(lo_off));
-    if !wide {
-        // 32-bit ABI: the kernel zero-extends arguments; only the low half counts.
-        out.push(lo);
-        out.extend(match c.op {
-            Op::Eq => vec![j(JEQ, 0, 0, vlo, Fail::False)],
-            Op::Ne => vec![j(JEQ, 0, 0, vlo, Fail::True)],
-            Op::Gt => vec![j(JGT, 0, 0, vlo, Fail::False)],
-            Op::Ge => vec![j(JGE, 0, 0, vlo, Fail::False)],
-            Op::Lt => vec![j(JGE, 0, 0, vlo, Fail::True)],
-            Op::Le => vec![j(JGT, 0, 0, vlo, Fail::True)],
-            Op::MaskedEq { mask } => vec![
-                j(AND, 0, 0, mask as u32, Fail::None),
-                j(JEQ, 0, 0, vlo, Fail::False),
-            ],
-        });
-        return;
-    }
+    // The low-half compare of the ordering operators.
+    let last = if matches!(c.op, Op::Gt | Op::Le) {
+        JGT
+    } else {
+        JGE
+    };
     let seq = match c.op {
         Op::Eq => vec![
             hi,
@@ -254,26 +277,14 @@ fn cond(out: &mut Vec<(Insn, Fail)>, c: &Cond, wide: bool) {
             j(JGT, 3, 0, vhi, Fail::None),
             j(JEQ, 0, 0, vhi, Fail::False),
             lo,
-            j(
-                if c.op == Op::Gt { JGT } else { JGE },
-                0,
-                0,
-                vlo,
-                Fail::False,
-            ),
+            j(last, 0, 0, vlo, Fail::False),
         ],
         Op::Lt | Op::Le => vec![
             hi,
             j(JGT, 0, 0, vhi, Fail::True),
             j(JEQ, 0, 2, vhi, Fail::None),
             lo,
-            j(
-                if c.op == Op::Lt { JGE } else { JGT },
-                0,
-                0,
-                vlo,
-                Fail::True,
-            ),
+            j(last, 0, 0, vlo, Fail::True),
         ],
         Op::MaskedEq { mask } => vec![
             hi,
