@@ -11,7 +11,7 @@ APT_PACKAGES := busybox-static runc uidmap python3
 VM_APT_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio
 SKIP_LOG := $(CURDIR)/target/test-skips.log
 
-.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns lint clean vm-deps test-cgroup2
+.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns lint bench clean vm-deps test-cgroup2
 
 # Debian packages the demo and the tests use; apt runs only when one is missing.
 deps:
@@ -84,6 +84,12 @@ test: deps
 	$(MAKE) test-cgroup2
 	@echo "== skipped: $$(wc -l < $(SKIP_LOG)) (reasons in $(SKIP_LOG)) =="
 	@sort $(SKIP_LOG) | uniq -c | sort -rn | head -40
+
+# Timings, printed (never asserted): seccomp profile compile time, cold and warm; the
+# default profile's cost per syscall inside a container, nook and runc (needs root).
+bench: build fixtures
+	$(CARGO) run --quiet --release --example seccomp_bench
+	$(CARGO) run --quiet --release -p runtime-tests --example seccomp_overhead
 
 clean:
 	$(CARGO) clean

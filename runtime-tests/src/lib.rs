@@ -25,6 +25,7 @@ pub mod leftovers;
 pub mod output;
 pub mod report;
 pub mod runtime;
+pub mod seccomp_notify;
 
 pub use bundle::Bundle;
 pub use config::ConfigExt;

@@ -13,6 +13,7 @@ pub mod pivot;
 pub mod process;
 pub mod procfs;
 pub mod resolve;
+pub mod seccomp;
 pub mod selfexe;
 pub mod start_gate;
 pub mod tty;

@@ -17,6 +17,8 @@
 //!    │ Ack ─────────────────────────────────────────────────────► │ createContainer hooks,
 //!    │                                                            │ pivot_root, ...
 //!    │ ◄────────────────────────────────── Console (+ pty master)  │ (terminal only)
+//!    │ ◄──────────────────────── SeccompListener (+ notify fd)    │ (SCMP_ACT_NOTIFY only)
+//!    │ send fd + state to listenerPath; Ack ─────────────────────► │
 //!    │ ◄─────────────────────────────────────────────────── Ready │ blocks on exec.fifo
 //!    │ ◄──────────────────────────────────────── Error{msg} (any step, instead)
 //! ```
@@ -32,11 +34,17 @@ use std::os::fd::{AsFd, OwnedFd};
 pub enum Msg {
     MapIds,
     Ack,
-    InitPid { pid: i32 },
+    InitPid {
+        pid: i32,
+    },
     RunHooks,
     Console,
+    /// The seccomp notification fd is attached; the parent answers with Ack.
+    SeccompListener,
     Ready,
-    Error { msg: String },
+    Error {
+        msg: String,
+    },
 }
 
 pub struct Channel {

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 use super::channel::{Channel, Msg};
+use super::steps::load_seccomp;
 use super::steps::{
     check_cwd, check_program, close_leaked_fds, set_identity, setup_terminal, with_home,
 };
@@ -15,7 +16,6 @@ pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
     match setup(req, chan) {
         Ok(env) => {
             chan.close_copy();
-            process::reset_signals()?;
             process::exec(&req.plan.process.args, &env)
         }
         Err(e) => {
@@ -39,6 +39,10 @@ fn setup(req: &Request, chan: &Channel) -> Result<Vec<String>> {
             .context(|| "process.rlimits".into())?;
     }
     close_leaked_fds(req, chan)?;
+    // The container's seccomp profile applies to exec'd processes too (as runc).
+    if !p.no_new_privs {
+        load_seccomp(req.plan, chan)?;
+    }
     let early_cwd = nix::unistd::chdir(&p.cwd).is_ok();
     set_identity(req.plan)?;
     process::set_dumpable(false)?;
@@ -52,6 +56,10 @@ fn setup(req: &Request, chan: &Channel) -> Result<Vec<String>> {
     }
     check_program(&p.args[0], &p.env)?;
     let env = with_home(&p.env, p.uid);
+    process::reset_signals()?;
+    if p.no_new_privs {
+        load_seccomp(req.plan, chan)?;
+    }
     chan.send(&Msg::Ready)?;
     Ok(env)
 }

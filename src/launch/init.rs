@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 use super::channel::{Channel, Msg};
+use super::steps::load_seccomp;
 use super::steps::{
     check_cwd, check_program, close_leaked_fds, set_identity, setup_terminal, with_home,
 };
@@ -15,9 +16,9 @@ use std::convert::Infallible;
 /// Run the recipe; report any error to the parent before exiting.
 pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
     match setup(req, chan) {
-        Ok(env) => {
+        Ok(ready) => {
             chan.close_copy();
-            match after_ready(req, &env) {
+            match after_ready(req, ready) {
                 Ok(never) => match never {},
                 Err(e) => {
                     // create has returned: the container's stderr is all we have.
@@ -33,9 +34,15 @@ pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
     }
 }
 
+/// What `after_ready` needs, computed before "ready" (so that the seccomp
+/// filter sees as few syscalls as possible).
+struct Ready {
+    pid: i32,
+    env: Vec<String>,
+}
+
 /// Steps up to "ready": everything that can fail is done before `create` returns.
-/// Returns the environment for execve (with HOME filled in).
-fn setup(req: &Request, chan: &Channel) -> Result<Vec<String>> {
+fn setup(req: &Request, chan: &Channel) -> Result<Ready> {
     let plan = req.plan;
     let p = &plan.process;
     // 1. A session of our own: the terminal (if any) becomes ours, signals to the runtime's group don't reach us.
@@ -87,7 +94,19 @@ fn setup(req: &Request, chan: &Channel) -> Result<Vec<String>> {
     }
     // 13. No fd of the runtime survives into the container (CVE-2024-21626).
     close_leaked_fds(req, chan)?;
-    // 14. Working directory as root (may need privileges), then identity and capabilities.
+    become_the_process(req, chan)
+}
+
+/// Steps 14-19: seccomp, identity, capabilities, no_new_privs; then Ready.
+fn become_the_process(req: &Request, chan: &Channel) -> Result<Ready> {
+    let plan = req.plan;
+    let p = &plan.process;
+    // 14. Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
+    //     now, before the identity and capabilities change (runtime-spec; runc too).
+    if !p.no_new_privs {
+        load_seccomp(plan, chan)?;
+    }
+    // 15. Working directory as root (may need privileges), then identity and capabilities.
     let early_cwd = nix::unistd::chdir(&p.cwd).is_ok();
     set_identity(plan)?;
     // A uid change resets "dumpable": keep /proc/<init>/exe out of reach until execve.
@@ -97,28 +116,37 @@ fn setup(req: &Request, chan: &Channel) -> Result<Vec<String>> {
     }
     check_cwd(&p.cwd)?;
     process::set_umask(p.umask.unwrap_or(0o022));
-    // 15. no_new_privs last: nothing above needs to gain privileges.
+    // 16. no_new_privs: nothing above needs to gain privileges.
     if p.no_new_privs {
         caps::set_no_new_privs()?;
     }
-    // 16. The program must exist now, so that `create` fails rather than the container.
+    // 17. The program must exist now, so that `create` fails rather than the container;
+    //     HOME is looked up now too (reading the image's files after the gate could block `start`).
     check_program(&p.args[0], &p.env)?;
-    // HOME is looked up now, not after the gate: reading the image's files then
-    // could block `start`.
-    let env = with_home(&p.env, p.uid);
+    let ready = Ready {
+        pid: nix::unistd::getpid().as_raw(),
+        env: with_home(&p.env, p.uid),
+    };
+    // 18. Signals blocked by the runtime must not stay blocked (nor ignored) in the container.
+    process::reset_signals()?;
+    // 19. seccomp as late as possible while a failure still fails `create` and the
+    //     listener fd can still reach the parent. Like runc 1.1, the filter is in
+    //     force from here on: it also sees the Ready write, the start-gate open
+    //     and write, startContainer hooks and execve (see docs/seccomp.md).
+    if p.no_new_privs {
+        load_seccomp(plan, chan)?;
+    }
     chan.send(&Msg::Ready)?;
-    Ok(env)
+    Ok(ready)
 }
 
 /// Wait on the gate, run startContainer hooks, exec.
-fn after_ready(req: &Request, env: &[String]) -> Result<Infallible> {
+fn after_ready(req: &Request, ready: Ready) -> Result<Infallible> {
     let gate = req
         .gate
         .ok_or_else(|| crate::error::Error::Init("no start gate".into()))?;
     let gate_w = start_gate::wait(gate)?;
-    // Signals blocked by the runtime must not stay blocked in the container.
-    process::reset_signals()?;
-    (req.hooks)(HookKind::StartContainer, nix::unistd::getpid().as_raw())?;
+    (req.hooks)(HookKind::StartContainer, ready.pid)?;
     start_gate::pass(&gate_w)?;
-    process::exec(&req.plan.process.args, env)
+    process::exec(&req.plan.process.args, &ready.env)
 }

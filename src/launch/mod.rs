@@ -19,6 +19,7 @@ mod init;
 mod intermediate;
 mod parent;
 mod rootfs;
+mod seccomp_agent;
 mod steps;
 
 use crate::error::Result;

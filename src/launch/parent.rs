@@ -78,6 +78,12 @@ fn serve(
                     fd.ok_or_else(|| Error::Init("console message without a pty".into()))?;
                 console = send_console(req, master)?;
             }
+            Msg::SeccompListener => {
+                let listener =
+                    fd.ok_or_else(|| Error::Init("seccomp listener message without an fd".into()))?;
+                super::seccomp_agent::send(req.plan, pid, &listener)?;
+                chan.send(&Msg::Ack)?;
+            }
             Msg::Ready => return Ok(super::Launched { pid, console }),
             Msg::Error { msg } => return Err(Error::Child(msg)),
             Msg::Ack => return Err(Error::Init("unexpected ack from child".into())),

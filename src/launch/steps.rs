@@ -5,7 +5,7 @@
 use super::channel::{Channel, Msg};
 use super::Request;
 use crate::error::{Context, Error, Result};
-use crate::kernel::{caps, process, tty};
+use crate::kernel::{caps, process, seccomp, tty};
 use std::os::fd::AsRawFd;
 
 /// runc's rule: without HOME in the config, take the user's home from the
@@ -116,6 +116,21 @@ pub(super) fn close_leaked_fds(req: &Request, chan: &Channel) -> Result<()> {
     // Preserved fds must survive exec; the channel and the gate are close-on-exec.
     for fd in &req.preserved_fds {
         process::clear_cloexec(*fd)?;
+    }
+    Ok(())
+}
+
+/// Load the filter compiled in the plan; a listener fd goes to the parent,
+/// which passes it to the agent on `listenerPath`.
+pub(super) fn load_seccomp(plan: &crate::plan::Plan, chan: &Channel) -> Result<()> {
+    let Some(sc) = &plan.seccomp else {
+        return Ok(());
+    };
+    let program = sc.program.iter().map(|i| (i.code, i.jt, i.jf, i.k));
+    let listener = seccomp::load(program, sc.flags).context(|| "linux.seccomp".into())?;
+    if let Some(fd) = listener {
+        chan.send_with_fd(&Msg::SeccompListener, fd.as_raw_fd())?;
+        chan.expect_ack()?;
     }
     Ok(())
 }

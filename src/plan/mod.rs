@@ -9,6 +9,7 @@ mod ids;
 mod mounts;
 mod namespaces;
 mod process;
+pub mod seccomp;
 
 pub use hooks::{HookKind, HookPlan, Hooks};
 pub use ids::{IdMap, IdMaps};
@@ -49,6 +50,8 @@ pub struct Plan {
     pub process: ProcessPlan,
     pub hooks: Hooks,
     pub cgroup: CgroupPlan,
+    /// The seccomp filter, compiled here (before any clone); loaded by init.
+    pub seccomp: Option<seccomp::SeccompPlan>,
     pub annotations: BTreeMap<String, String>,
     /// Parts of the configuration that this version does not apply, with the reason.
     pub not_applied: Vec<String>,
@@ -124,9 +127,10 @@ impl Plan {
         sysctl.sort();
         let mut not_applied = Vec::new();
         let cgroup = plan_cgroup(id, linux, host, &devices, &mut not_applied)?;
-        if linux.seccomp().is_some() {
-            not_applied.push("linux.seccomp: no seccomp filter is loaded by this version".into());
-        }
+        let seccomp = match linux.seccomp() {
+            Some(s) => Some(seccomp::plan(s, &mut not_applied)?),
+            None => None,
+        };
         let process = process::plan(spec, &mut not_applied)?;
         Ok(Plan {
             id: id.to_string(),
@@ -162,6 +166,7 @@ impl Plan {
             process,
             hooks: hooks::plan(spec.hooks().as_ref()),
             cgroup,
+            seccomp,
             annotations: spec
                 .annotations()
                 .clone()

@@ -12,7 +12,9 @@
 //! because the probe never touches NSS (no getpwnam, no getaddrinfo).
 //!
 //! Subcommands (argv[1]): `report` (default), `access PATH...`, `run PATH [ARGS...]`,
-//! `write PATH TEXT`, `open-write PATH`, `exit N`, `sleep SECONDS`, `cat PATH`, `tty`.
+//! `write PATH TEXT`, `open-write PATH`, `exit N`, `sleep SECONDS`, `cat PATH`, `tty`,
+//! `syscall NR [ARGS...] [+ NR [ARGS...]]...`, `syscall32 ...` (raw calls, each answered
+//! `{"ret":..,"errno":..}`; several as `{"calls":[...]}`), `syscall-loop COUNT NR [ARGS...]`.
 //! Unknown subcommands and bad usage print `{"error": ...}` and exit 2.
 
 // The crate root sits in src/bin/, so its modules are named by path explicitly.
@@ -22,6 +24,8 @@ mod checks;
 mod errno;
 #[path = "probe/parse.rs"]
 mod parse;
+#[path = "probe/raw.rs"]
+mod raw;
 #[path = "probe/report.rs"]
 mod report;
 #[path = "probe/sys.rs"]
@@ -77,6 +81,14 @@ fn main() -> ExitCode {
         ("cat", [path]) => emit(&checks::cat(path)),
         ("cat", _) => return usage("cat PATH"),
         ("tty", []) => emit(&checks::tty()),
+        ("syscall-loop", words) => match raw::repeat(words) {
+            Some(v) => emit(&v),
+            None => return usage("syscall-loop COUNT NR [ARGS...]"),
+        },
+        ("syscall" | "syscall32", words) => match raw::run(sub == "syscall32", words) {
+            Some(v) => emit(&v),
+            None => return usage("syscall[32] NR [ARGS...] (decimal or 0x hex)"),
+        },
         ("tty", _) => return usage("tty"),
         ("exit", [n]) => match n.parse::<u8>() {
             Ok(code) => {

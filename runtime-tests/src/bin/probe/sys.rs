@@ -1,4 +1,5 @@
-//! The few libc calls std does not wrap. Every `unsafe` block of the probe lives here.
+//! The few libc calls std does not wrap. Every `unsafe` block of the probe lives here
+//! and in raw.rs (raw system calls for the seccomp tests).
 
 use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
