@@ -22,7 +22,7 @@ mod tests;
 #[cfg(test)]
 mod tests_hostile;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 use crate::error::{Error, Result};
 use fsops::Root;
