@@ -1,4 +1,6 @@
-//! Command-line structures (clap). `runtime` mirrors runc's CLI.
+//! Command-line structures (clap). `runtime` mirrors runc's CLI; `front` is
+//! the docker-style `nook`.
 #![forbid(unsafe_code)]
 
+pub mod front;
 pub mod runtime;

@@ -28,7 +28,7 @@ pub struct Loaded {
 pub type Log<'a> = &'a mut dyn FnMut(String);
 
 /// The load's temporary directory, removed however the load ends.
-pub(super) struct Temp(pub PathBuf);
+pub(crate) struct Temp(pub PathBuf);
 
 impl Drop for Temp {
     fn drop(&mut self) {
@@ -50,7 +50,7 @@ struct RootfsField {
 
 /// Everything one load will commit.
 #[derive(Default)]
-pub(super) struct Pending {
+pub(crate) struct Pending {
     blobs: HashMap<Digest, Staged>,
     layers: HashMap<Digest, PathBuf>,
     images: Vec<(ImageRecord, Vec<Reference>)>,
@@ -80,7 +80,7 @@ fn load_source(store: &Store, src: &Source, tmp: &Path, log: Log) -> Result<Vec<
 }
 
 /// Verify one image's config and layers and unpack the layers the store lacks.
-pub(super) fn prepare(
+pub(crate) fn prepare(
     store: &Store,
     f: Found,
     tmp: &Path,
@@ -184,7 +184,7 @@ fn layer(
 }
 
 /// Move everything into place under the lock; records and tags last.
-pub(super) fn commit(store: &Store, p: Pending) -> Result<Vec<Loaded>> {
+pub(crate) fn commit(store: &Store, p: Pending) -> Result<Vec<Loaded>> {
     let _l = store.lock()?;
     for (d, f) in &p.blobs {
         put_blob(store, d, f)?;

@@ -4,12 +4,18 @@
 #![forbid(unsafe_code)]
 
 pub mod archive;
+pub mod commands;
 pub mod compress;
+pub mod config;
 pub mod digest;
+pub mod import;
+pub mod inspect;
 pub mod layers;
 pub mod load;
 pub mod reference;
+pub mod save;
 pub mod store;
+pub mod table;
 pub mod time;
 
 /// Remove a tree made by the store (layer directories may hold read-only

@@ -180,7 +180,7 @@ fn pick_manifest(src: &Source, d: &Descriptor, depth: u32) -> Result<Staged> {
     pick_manifest(src, chosen, depth + 1)
 }
 
-fn host_arch() -> &'static str {
+pub fn host_arch() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",
