@@ -7,10 +7,10 @@ TARGET := x86_64-unknown-linux-gnu
 PROBE := target/static/$(TARGET)/release/probe
 FIXTURE := target/fixtures/rootfs
 RUNTIME := target/debug/nook-runtime
-APT_PACKAGES := busybox-static runc uidmap python3
+APT_PACKAGES := busybox-static runc uidmap python3 umoci skopeo
 SKIP_LOG := $(CURDIR)/target/test-skips.log
 
-.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns lint clean
+.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns lint clean bench-images
 
 # Debian packages the demo and the tests use; apt runs only when one is missing.
 deps:
@@ -27,8 +27,11 @@ probe:
 	RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release -p runtime-tests \
 	  --bin probe --target $(TARGET) --target-dir target/static
 
+IMAGES := target/fixtures/images
+
 fixtures: deps probe
 	rootfs-fixtures/make-rootfs.sh $(FIXTURE) $(PROBE)
+	rootfs-fixtures/make-images.sh $(IMAGES) $(FIXTURE)
 
 # Build, make the busybox bundle, run it isolated: it prints its hostname and
 # a `ps` in which it is PID 1 and alone.
@@ -62,6 +65,12 @@ test: deps
 	$(MAKE) behaviour
 	@echo "== skipped: $$(wc -l < $(SKIP_LOG)) (reasons in $(SKIP_LOG)) =="
 	@sort $(SKIP_LOG) | uniq -c | sort -rn | head -40
+
+# Not a timed test: load + unpack of a ~100 MiB multi-layer image, nook vs umoci
+# (MiB/s and peak RSS, one run side by side). Numbers go to stdout.
+bench-images: deps fixtures
+	$(CARGO) build --release --bin nook
+	rootfs-fixtures/bench-images.sh target/bench-images target/release/nook $(FIXTURE)
 
 clean:
 	$(CARGO) clean

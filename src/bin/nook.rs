@@ -41,5 +41,6 @@ fn run(cli: Cli) -> nook::Result<()> {
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => cmd::save(&store, &a),
         Command::Image(ImageCommand::Inspect(a)) => cmd::inspect(&store, &a, out),
         Command::Image(ImageCommand::Prune(_)) => cmd::prune(&store, out),
+        Command::Image(ImageCommand::Unpack(a)) => cmd::unpack(&store, &a),
     }
 }

@@ -52,6 +52,8 @@ pub enum ImageCommand {
     Save(SaveArgs),
     Import(ImportArgs),
     Tag(TagArgs),
+    /// Write an image's flattened rootfs into a new directory (as `umoci unpack` does)
+    Unpack(UnpackArgs),
 }
 
 #[derive(Debug, Args)]
@@ -125,4 +127,11 @@ pub struct PruneArgs {
     /// Do not ask (nook never asks; accepted for docker compatibility)
     #[arg(short, long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnpackArgs {
+    pub image: String,
+    /// A directory that does not exist yet
+    pub dir: PathBuf,
 }

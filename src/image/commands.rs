@@ -7,7 +7,7 @@ use super::reference::Reference;
 use super::store::Store;
 use super::{inspect, table, time};
 use crate::cli::front::{
-    ImagesArgs, ImportArgs, InspectArgs, LoadArgs, RmiArgs, SaveArgs, TagArgs,
+    ImagesArgs, ImportArgs, InspectArgs, LoadArgs, RmiArgs, SaveArgs, TagArgs, UnpackArgs,
 };
 use crate::error::{Context, Error, Result};
 use std::io::{IsTerminal, Write};
@@ -48,14 +48,14 @@ pub fn load(store: &Store, a: &LoadArgs, out: &mut dyn Write) -> Result<()> {
         Some(p) if p.is_dir() => load_dir(store, p, &mut log),
         Some(p) => {
             let f = std::fs::File::open(p).map_err(|e| Error::io("open", p, e))?;
-            load_tar(store, f, &p.display().to_string(), &mut log)
+            load_tar(store, f, &mut log)
         }
         None if std::io::stdin().is_terminal() => {
             return Err(Error::Usage(
                 "requested load from stdin, but stdin is empty (use -i FILE or redirect)".into(),
             ));
         }
-        None => load_tar(store, std::io::stdin().lock(), "stdin", &mut log),
+        None => load_tar(store, std::io::stdin().lock(), &mut log),
     };
     let what = a
         .input
@@ -119,7 +119,7 @@ pub fn tag(store: &Store, a: &TagArgs) -> Result<()> {
     store.tag(&a.source, &a.target)
 }
 
-/// Every name is tried; the first error is returned after the others ran.
+/// Every name is tried; later errors are printed here, the first is returned.
 pub fn rmi(store: &Store, a: &RmiArgs, out: &mut dyn Write) -> Result<()> {
     let mut first = None;
     for what in &a.images {
@@ -134,10 +134,8 @@ pub fn rmi(store: &Store, a: &RmiArgs, out: &mut dyn Write) -> Result<()> {
                     writeln!(out, "{l}").map_err(|e| Error::io("write", "stdout", e))?;
                 }
             }
-            Err(e) => {
-                eprintln!("nook: {e}");
-                first.get_or_insert(e);
-            }
+            Err(e) if first.is_none() => first = Some(e),
+            Err(e) => eprintln!("nook: {e}"),
         }
     }
     first.map_or(Ok(()), Err)
@@ -194,4 +192,21 @@ pub fn save(store: &Store, a: &SaveArgs) -> Result<()> {
             Err(e).context(|| format!("save {}", path.display()))
         }
     }
+}
+
+/// `nook image unpack IMAGE DIR`: the flattened rootfs, made in `DIR.nook-tmp`
+/// and renamed to DIR when complete.
+pub fn unpack(store: &Store, a: &UnpackArgs) -> Result<()> {
+    let id = store.resolve(&a.image)?;
+    if a.dir.exists() {
+        return Err(Error::Usage(format!("{} already exists", a.dir.display())));
+    }
+    let tmp = a.dir.with_extension("nook-tmp");
+    std::fs::create_dir_all(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    let r = super::snapshot::flatten(store, &id, &tmp)
+        .and_then(|()| std::fs::rename(&tmp, &a.dir).map_err(|e| Error::io("rename", &a.dir, e)));
+    if r.is_err() {
+        let _ = super::remove_all(&tmp);
+    }
+    r.context(|| format!("unpack {}", a.image))
 }

@@ -57,11 +57,11 @@ pub(crate) struct Pending {
 }
 
 /// Load a docker-archive or OCI-layout tar (a file or stdin).
-pub fn load_tar<R: Read>(store: &Store, input: R, what: &str, log: Log) -> Result<Vec<Loaded>> {
+pub fn load_tar<R: Read>(store: &Store, input: R, log: Log) -> Result<Vec<Loaded>> {
     let tmp = Temp(store.temp_dir("load")?);
     let staged = tmp.0.join("staged");
     std::fs::create_dir(&staged).map_err(|e| Error::io("create", &staged, e))?;
-    let src = Source::stage_tar(input, &staged, what)?;
+    let src = Source::stage_tar(input, &staged, "archive")?;
     load_source(store, &src, &tmp.0, log)
 }
 

@@ -14,6 +14,7 @@ pub mod layers;
 pub mod load;
 pub mod reference;
 pub mod save;
+pub mod snapshot;
 pub mod store;
 pub mod table;
 pub mod time;

@@ -133,3 +133,37 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, u64)>) {
         }
     }
 }
+
+/// Each path under `root` → "kind mode uid:gid sha256-or-target" (no mtimes).
+pub fn tree(root: &Path) -> std::collections::BTreeMap<String, String> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            let md = std::fs::symlink_metadata(&p).unwrap();
+            let ft = md.file_type();
+            let what = if ft.is_symlink() {
+                format!("link {}", std::fs::read_link(&p).unwrap().display())
+            } else if ft.is_dir() {
+                stack.push(p.clone());
+                "dir".to_string()
+            } else if ft.is_file() {
+                format!("file {}", Digest::of_bytes(&std::fs::read(&p).unwrap()))
+            } else if ft.is_char_device() || ft.is_block_device() {
+                format!("dev {}", md.rdev())
+            } else {
+                "other".to_string()
+            };
+            let mode = if ft.is_symlink() {
+                0
+            } else {
+                md.mode() & 0o7777
+            };
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            out.insert(rel, format!("{what} {mode:o} {}:{}", md.uid(), md.gid()));
+        }
+    }
+    out
+}

@@ -15,7 +15,7 @@ fn layer(files: &[(&str, &str)]) -> Vec<u8> {
 }
 
 fn load(store: &Store, bytes: &[u8]) -> crate::Result<Vec<Loaded>> {
-    load_tar(store, bytes, "test.tar", &mut |_| {})
+    load_tar(store, bytes, &mut |_| {})
 }
 
 fn names(store: &Store) -> Vec<String> {
@@ -137,7 +137,7 @@ fn diff_id_mismatch_changes_nothing() {
 fn truncated_archive_changes_nothing() {
     let ar = docker_archive(&[(&["x:1"], vec![layer(&[("big", &"z".repeat(4000))])])]);
     fails_cleanly("store-trunc", &ar[..3000], &|e| {
-        e.starts_with("test.tar: tar:") || e.contains("not in the archive")
+        e.starts_with("archive: tar:") || e.contains("not in the archive")
     });
 }
 
@@ -161,7 +161,7 @@ fn multi_image_archive_shares_layers() {
         (&["two:2"], vec![base.clone(), layer(&[("two", "2")])]),
     ]);
     let mut lines = Vec::new();
-    let loaded = load_tar(&store, &ar[..], "t", &mut |l| lines.push(l)).unwrap();
+    let loaded = load_tar(&store, &ar[..], &mut |l| lines.push(l)).unwrap();
     assert_eq!(loaded.len(), 2);
     assert_eq!(
         lines
@@ -173,7 +173,7 @@ fn multi_image_archive_shares_layers() {
     );
     assert_eq!(std::fs::read_dir(s.root.join("layers")).unwrap().count(), 3);
     let mut lines = Vec::new();
-    load_tar(&store, &ar[..], "t", &mut |l| lines.push(l)).unwrap();
+    load_tar(&store, &ar[..], &mut |l| lines.push(l)).unwrap();
     assert!(lines.is_empty(), "second load unpacked again: {lines:?}");
 }
 
