@@ -344,6 +344,13 @@ fn images_tag_rmi_like_docker() {
         (v["Repository"].as_str(), v["Tag"].as_str()),
         (Some("me/bb"), Some("v1"))
     );
+    // `nook load < FILE` and `nook images -q`.
+    let other = Nook::new();
+    let bin = std::env::var_os("NOOK_BIN").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target/debug/nook"));
+    let stdin = std::fs::File::open(dir.join("busybox-oci.tar")).unwrap();
+    let o = Command::new(bin).arg("--root").arg(&other.root).arg("load").stdin(stdin).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "Loaded image: busybox:latest\n");
+    assert_eq!(other.ok(&["images", "-q"]).trim(), nook.ok(&["images", "-q", "busybox"]).trim());
     let o = nook.run(&["rmi", "busybox:latest"]);
     assert_eq!(
         (o.code, o.stdout.as_str()),

@@ -54,6 +54,13 @@ impl Store {
             let p = root.join(d);
             std::fs::create_dir_all(&p).map_err(|e| Error::io("create", &p, e))?;
         }
+        // Unpacked layers hold setuid files of other owners: only the store's
+        // owner may walk into them (as docker's 0710 data root).
+        for d in ["layers", "tmp"] {
+            let p = root.join(d);
+            std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+                .map_err(|e| Error::io("chmod", &p, e))?;
+        }
         let host = crate::host::Host::detect();
         let real_root = host.euid == 0 && !host.in_userns;
         let layer_options = Options {
