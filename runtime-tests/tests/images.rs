@@ -346,11 +346,25 @@ fn images_tag_rmi_like_docker() {
     );
     // `nook load < FILE` and `nook images -q`.
     let other = Nook::new();
-    let bin = std::env::var_os("NOOK_BIN").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target/debug/nook"));
+    let bin = std::env::var_os("NOOK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/debug/nook"));
     let stdin = std::fs::File::open(dir.join("busybox-oci.tar")).unwrap();
-    let o = Command::new(bin).arg("--root").arg(&other.root).arg("load").stdin(stdin).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "Loaded image: busybox:latest\n");
-    assert_eq!(other.ok(&["images", "-q"]).trim(), nook.ok(&["images", "-q", "busybox"]).trim());
+    let o = Command::new(bin)
+        .arg("--root")
+        .arg(&other.root)
+        .arg("load")
+        .stdin(stdin)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "Loaded image: busybox:latest\n"
+    );
+    assert_eq!(
+        other.ok(&["images", "-q"]).trim(),
+        nook.ok(&["images", "-q", "busybox"]).trim()
+    );
     let o = nook.run(&["rmi", "busybox:latest"]);
     assert_eq!(
         (o.code, o.stdout.as_str()),

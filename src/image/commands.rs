@@ -20,14 +20,6 @@ pub fn open_store(root: Option<&Path>) -> Result<Store> {
     Store::open(&root).context(|| format!("store {}", root.display()))
 }
 
-fn progress(quiet: bool) -> impl FnMut(String) {
-    move |line| {
-        if !quiet {
-            eprintln!("{line}");
-        }
-    }
-}
-
 fn print_loaded(out: &mut dyn Write, loaded: &[Loaded]) -> Result<()> {
     for l in loaded {
         if l.tags.is_empty() {
@@ -43,7 +35,7 @@ fn print_loaded(out: &mut dyn Write, loaded: &[Loaded]) -> Result<()> {
 }
 
 pub fn load(store: &Store, a: &LoadArgs, out: &mut dyn Write) -> Result<()> {
-    let mut log = progress(a.quiet);
+    let mut log = super::progress::Terminal::new(a.quiet);
     let loaded = match &a.input {
         Some(p) if p.is_dir() => load_dir(store, p, &mut log),
         Some(p) => {
@@ -68,7 +60,7 @@ pub fn load(store: &Store, a: &LoadArgs, out: &mut dyn Write) -> Result<()> {
 
 pub fn import(store: &Store, a: &ImportArgs, out: &mut dyn Write) -> Result<()> {
     let name = a.reference.as_deref().map(Reference::parse).transpose()?;
-    let mut log = progress(false);
+    let mut log = super::progress::Terminal::new(false);
     let shown = a.file.display().to_string();
     let loaded = if shown == "-" {
         super::import::import(store, std::io::stdin().lock(), name.as_ref(), &mut log)

@@ -24,8 +24,8 @@ pub struct Loaded {
     pub tags: Vec<Reference>,
 }
 
-/// Progress lines ("unpacking layer ..."), for a terminal or a log.
-pub type Log<'a> = &'a mut dyn FnMut(String);
+/// Progress: per-layer bytes and lines (see `progress.rs`).
+pub type Log<'a> = &'a mut dyn super::progress::Progress;
 
 /// The load's temporary directory, removed however the load ends.
 pub(crate) struct Temp(pub PathBuf);
@@ -144,11 +144,7 @@ fn layer(
     if let Some(dir) = p.layers.get(diff_id) {
         return Ok(super::store::record::read_json::<LayerRecord>(&dir.join("layer.json"))?.size);
     }
-    log(format!(
-        "unpacking layer {} ({} bytes)",
-        diff_id.short(),
-        blob.size
-    ));
+    log.start_layer(diff_id.short(), blob.size);
     let dir = tmp.join("layers").join(diff_id.hex());
     let diff = dir.join("diff");
     std::fs::create_dir_all(&diff).map_err(|e| Error::io("create", &diff, e))?;
@@ -165,7 +161,7 @@ fn layer(
         });
     }
     for w in &report.warnings {
-        log(format!("warning: layer {}: {w}", diff_id.short()));
+        log.line(format!("warning: layer {}: {w}", diff_id.short()));
     }
     let form = match store.layer_options.whiteouts {
         layers::Whiteouts::Overlay { user_xattr: true } => "overlay-user",

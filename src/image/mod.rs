@@ -12,6 +12,7 @@ pub mod import;
 pub mod inspect;
 pub mod layers;
 pub mod load;
+pub mod progress;
 pub mod reference;
 pub mod save;
 pub mod snapshot;
