@@ -223,3 +223,30 @@ fn tag_rmi_prune_and_gc() {
     assert_ne!(dangling, id);
     assert_eq!(store.prune().unwrap(), vec![dangling]);
 }
+
+#[test]
+fn import_makes_a_one_layer_image() {
+    let s = Scratch::new("store-import");
+    let store = Store::open(&s.root).unwrap();
+    let rootfs = layer(&[("bin/sh", "sh"), ("etc/hostname", "x")]);
+    let name = crate::image::reference::Reference::parse("mine:1").unwrap();
+    let gz = gzip(&rootfs);
+    let l = crate::image::import::import(&store, &gz[..], Some(&name), &mut |_| {}).unwrap();
+    assert_eq!(names(&store), vec!["mine:1"]);
+    let rec = store.image(&l.id).unwrap();
+    assert_eq!(rec.layers.len(), 1);
+    assert_eq!(rec.layers[0].diff_id, Digest::of_bytes(&rootfs));
+    assert_eq!(rec.layers[0].blob, Digest::of_bytes(&gz));
+    assert!(
+        crate::image::time::parse_rfc3339(&rec.created).is_some(),
+        "{}",
+        rec.created
+    );
+    let diff = store.layer_diff(&rec.layers[0].diff_id);
+    assert_eq!(
+        std::fs::read_to_string(diff.join("etc/hostname")).unwrap(),
+        "x"
+    );
+    let cfg = std::fs::read(store.blob_path(&rec.config)).unwrap();
+    assert_eq!(Digest::of_bytes(&cfg), l.id);
+}
