@@ -7,11 +7,11 @@ TARGET := x86_64-unknown-linux-gnu
 PROBE := target/static/$(TARGET)/release/probe
 FIXTURE := target/fixtures/rootfs
 RUNTIME := target/debug/nook-runtime
-APT_PACKAGES := busybox-static runc uidmap python3
+APT_PACKAGES := busybox-static runc uidmap python3 umoci skopeo
 VM_APT_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio
 SKIP_LOG := $(CURDIR)/target/test-skips.log
 
-.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns lint bench clean vm-deps test-cgroup2
+.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns lint bench bench-images clean vm-deps test-cgroup2
 
 # Debian packages the demo and the tests use; apt runs only when one is missing.
 deps:
@@ -36,8 +36,11 @@ probe:
 	RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release -p runtime-tests \
 	  --bin probe --target $(TARGET) --target-dir target/static
 
+IMAGES := target/fixtures/images
+
 fixtures: deps probe
 	rootfs-fixtures/make-rootfs.sh $(FIXTURE) $(PROBE)
+	rootfs-fixtures/make-images.sh $(IMAGES) $(FIXTURE)
 
 # Build, make the busybox bundle, run it isolated: it prints its hostname and
 # a `ps` in which it is PID 1 and alone.
@@ -90,6 +93,12 @@ test: deps
 bench: build fixtures
 	$(CARGO) run --quiet --release --example seccomp_bench
 	$(CARGO) run --quiet --release -p runtime-tests --example seccomp_overhead
+
+# Not a timed test: load + unpack of a ~100 MiB multi-layer image, nook vs umoci
+# (MiB/s and peak RSS, one run side by side). Numbers go to stdout.
+bench-images: deps fixtures
+	$(CARGO) build --release --bin nook
+	rootfs-fixtures/bench-images.sh target/bench-images target/release/nook $(FIXTURE)
 
 clean:
 	$(CARGO) clean

@@ -57,6 +57,18 @@ pub enum Error {
     /// A message from a child process, already complete: shown as it is.
     #[error("{0}")]
     Child(String),
+    /// A layer entry that must not be applied (path escapes, unsupported type, ...).
+    #[error("layer entry {path}: {msg}")]
+    Layer { path: String, msg: String },
+    /// A blob whose content does not match its digest or size.
+    #[error("blob {blob}: {msg}")]
+    Blob { blob: String, msg: String },
+    /// An archive or image document that is malformed.
+    #[error("{what}: {msg}")]
+    Format { what: String, msg: String },
+    /// No image of that name or id in the store.
+    #[error("no such image: {0}")]
+    NoImage(String),
     /// An error with context prepended (`context: inner`).
     #[error("{context}: {inner}")]
     Context { context: String, inner: Box<Error> },
@@ -90,6 +102,20 @@ impl Error {
         Error::Unsupported {
             field: field.into(),
             msg: msg.into(),
+        }
+    }
+
+    pub fn layer(path: impl std::fmt::Display, msg: impl Into<String>) -> Self {
+        Error::Layer {
+            path: path.to_string(),
+            msg: msg.into(),
+        }
+    }
+
+    pub fn format(what: impl Into<String>, msg: impl std::fmt::Display) -> Self {
+        Error::Format {
+            what: what.into(),
+            msg: msg.to_string(),
         }
     }
 

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod container;
 pub mod error;
 pub mod host;
+pub mod image;
 pub mod kernel;
 pub mod launch;
 pub mod log;

@@ -1,6 +1,8 @@
-//! Command-line structures (clap). `runtime` mirrors runc's CLI.
+//! Command-line structures (clap). `runtime` mirrors runc's CLI; `front` is
+//! the docker-style `nook`.
 #![forbid(unsafe_code)]
 
+pub mod front;
 pub mod runtime;
 pub mod signal;
 pub mod units;

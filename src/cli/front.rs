@@ -1,0 +1,137 @@
+//! `nook`: the docker-style front end's commands and flags (image commands so far).
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nook",
+    version,
+    about = "Run images as containers, docker-style, without a daemon"
+)]
+pub struct Cli {
+    /// Store directory (default: /var/lib/nook as root, $XDG_DATA_HOME/nook otherwise)
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load images from a docker-archive or OCI layout (tar or directory)
+    Load(LoadArgs),
+    /// List images
+    Images(ImagesArgs),
+    /// Make an image from a rootfs tarball
+    Import(ImportArgs),
+    /// Give an image another name
+    Tag(TagArgs),
+    /// Remove images
+    Rmi(RmiArgs),
+    /// Write images to a docker-archive
+    Save(SaveArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// List images
+    #[command(alias = "list")]
+    Ls(ImagesArgs),
+    /// Show images' details as JSON
+    Inspect(InspectArgs),
+    /// Remove images
+    #[command(alias = "remove")]
+    Rm(RmiArgs),
+    /// Remove untagged images no container uses
+    Prune(PruneArgs),
+    Load(LoadArgs),
+    Save(SaveArgs),
+    Import(ImportArgs),
+    Tag(TagArgs),
+    /// Write an image's flattened rootfs into a new directory (as `umoci unpack` does)
+    Unpack(UnpackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Read from this file or OCI layout directory instead of stdin
+    #[arg(short, long)]
+    pub input: Option<PathBuf>,
+    /// No progress lines
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Show all images (nook keeps no intermediate images: same as without)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only image ids
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Full ids
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// `json`: one JSON object per image line
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Only images of this repository (and tag)
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A rootfs tarball (plain, gzip or zstd), or `-` for stdin
+    pub file: PathBuf,
+    /// NAME[:TAG] for the new image
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    pub source: String,
+    pub target: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RmiArgs {
+    /// Remove an image in use or with several names
+    #[arg(short, long)]
+    pub force: bool,
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Write to this file instead of stdout
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Do not ask (nook never asks; accepted for docker compatibility)
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnpackArgs {
+    pub image: String,
+    /// A directory that does not exist yet
+    pub dir: PathBuf,
+}
