@@ -112,11 +112,23 @@ impl Error {
         }
     }
 
+    /// Messages from parsers can quote the bad input at length (the tar crate
+    /// includes the header bytes): keep the first line, at most 200 characters.
     pub fn format(what: impl Into<String>, msg: impl std::fmt::Display) -> Self {
+        let msg = msg.to_string();
+        let first = msg.lines().next().unwrap_or_default();
         Error::Format {
             what: what.into(),
-            msg: msg.to_string(),
+            msg: first.chars().take(200).collect(),
         }
+    }
+
+    /// The message as the binaries print it: one line, whatever a cause contained.
+    pub fn one_line(&self) -> String {
+        self.to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// The errno at the bottom of the chain, if the failure came from a system call.

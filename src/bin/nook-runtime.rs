@@ -60,7 +60,7 @@ fn main() {
     match dispatch(cli, inherited) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            let msg = e.to_string();
+            let msg = e.one_line();
             nook::log::error(&msg);
             eprintln!("nook-runtime: {msg}");
             std::process::exit(1);

@@ -22,7 +22,7 @@ fn main() {
         }
     };
     if let Err(e) = run(cli) {
-        eprintln!("nook: {e}");
+        eprintln!("nook: {}", e.one_line());
         std::process::exit(125);
     }
 }
