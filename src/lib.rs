@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod container;
 pub mod error;
+pub mod front;
 pub mod host;
 pub mod image;
 pub mod kernel;

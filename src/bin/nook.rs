@@ -21,16 +21,31 @@ fn main() {
             std::process::exit(125);
         }
     };
-    if let Err(e) = run(cli) {
+    // `run` starts container processes: from a sealed copy of this binary, as
+    // nook-runtime does, so nothing in a container can reach the host's file.
+    if matches!(cli.command, Command::Run(_)) && !nook::kernel::selfexe::is_sealed_copy() {
+        let Err(e) = nook::kernel::selfexe::reexec_sealed();
         eprintln!("nook: {}", e.one_line());
         std::process::exit(125);
     }
+    match run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("nook: {}", e.one_line());
+            std::process::exit(125);
+        }
+    }
 }
 
-fn run(cli: Cli) -> nook::Result<()> {
+/// The exit status: the container's for `run`, 0 for the other commands.
+fn run(cli: Cli) -> nook::Result<i32> {
     let store = cmd::open_store(cli.root.as_deref())?;
+    if let Command::Run(a) = &cli.command {
+        return nook::front::run::run(&store, &run_options(a));
+    }
     let out = &mut std::io::stdout().lock();
     match cli.command {
+        Command::Run(_) => Ok(()),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => cmd::load(&store, &a, out),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => cmd::images(&store, &a, out),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
@@ -42,5 +57,23 @@ fn run(cli: Cli) -> nook::Result<()> {
         Command::Image(ImageCommand::Inspect(a)) => cmd::inspect(&store, &a, out),
         Command::Image(ImageCommand::Prune(_)) => cmd::prune(&store, out),
         Command::Image(ImageCommand::Unpack(a)) => cmd::unpack(&store, &a),
+    }
+    .map(|()| 0)
+}
+
+fn run_options(a: &nook::cli::front::RunArgs) -> nook::front::run::RunOptions {
+    nook::front::run::RunOptions {
+        image: a.image.clone(),
+        process: nook::front::run::ProcessRequest {
+            args: a.command.clone(),
+            entrypoint: a.entrypoint.clone().map(|e| vec![e]),
+            env: a.env.clone(),
+            workdir: a.workdir.clone(),
+            user: a.user.clone(),
+            tty: a.tty,
+            hostname: a.hostname.clone(),
+        },
+        rm: a.rm,
+        name: a.name.clone(),
     }
 }

@@ -19,6 +19,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a command in a new container (in the foreground)
+    Run(RunArgs),
     /// Load images from a docker-archive or OCI layout (tar or directory)
     Load(LoadArgs),
     /// List images
@@ -134,4 +136,39 @@ pub struct UnpackArgs {
     pub image: String,
     /// A directory that does not exist yet
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Allocate a pseudo-terminal
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Keep standard input open (always the case in the foreground)
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Set an environment variable (KEY=VALUE, or KEY to drop it), repeatable
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// A name for the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// USER[:GROUP], names or numbers, resolved in the image
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Replace the image's entrypoint
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// The container's hostname (default: its short id)
+    #[arg(long)]
+    pub hostname: Option<String>,
+    pub image: String,
+    /// The command and its arguments (replace the image's Cmd)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }

@@ -111,6 +111,7 @@ fn create_in(
         rootfs: plan.rootfs.clone(),
         pid: 0,
         pid_start: 0,
+        init_exe: String::new(),
         created: crate::log::rfc3339_now(),
         owner: host.euid,
         annotations: plan.annotations.clone(),
@@ -145,6 +146,9 @@ fn create_in(
     let pid = launched.pid;
     saved.pid = pid;
     saved.pid_start = procfs::process_stat(pid).map(|(_, s)| s).unwrap_or(0);
+    saved.init_exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let saved_ok = entry.save(&saved).and_then(|_| match &opts.pid_file {
         Some(p) => write_pid_file(p, pid),
         None => Ok(()),

@@ -29,10 +29,11 @@ impl Status {
     }
 }
 
-/// Is `pid` still running the runtime's (sealed) binary, i.e. before its execve?
-fn still_runtime(pid: i32) -> bool {
+/// Is `pid` still running the binary it ran when `create` returned (the
+/// runtime's, before its execve)?
+fn still_runtime(pid: i32, init_exe: &str) -> bool {
     match std::fs::read_link(format!("/proc/{pid}/exe")) {
-        Ok(p) => p.to_string_lossy().starts_with("/memfd:nook-runtime"),
+        Ok(p) => init_exe.is_empty() || p.to_string_lossy() == init_exe,
         // Unreadable: trust the gate.
         Err(_) => true,
     }
@@ -47,6 +48,9 @@ pub struct Saved {
     pub pid: i32,
     /// Start time of `pid` (clock ticks since boot) so a reused pid is not mistaken for ours.
     pub pid_start: u64,
+    /// What /proc/<pid>/exe showed when `create` returned (the runtime's binary).
+    #[serde(default)]
+    pub init_exe: String,
     pub created: String,
     pub owner: u32,
     pub annotations: BTreeMap<String, String>,
@@ -63,7 +67,7 @@ impl Saved {
             Some((s, start)) if s != 'Z' && s != 'X' && start == self.pid_start);
         // A gate left behind (a `start` killed half-way) must not make a running
         // container look created: init still runs our sealed binary until execve.
-        let gate_exists = gate_exists && still_runtime(self.pid);
+        let gate_exists = gate_exists && still_runtime(self.pid, &self.init_exe);
         match (alive, gate_exists) {
             (false, _) => Status::Stopped,
             (true, true) => Status::Created,
@@ -101,6 +105,7 @@ mod tests {
             rootfs: "/b/rootfs".into(),
             pid,
             pid_start: start,
+            init_exe: String::new(),
             created: "T".into(),
             owner: 0,
             annotations: [("k".to_string(), "v".to_string())].into(),
@@ -116,8 +121,11 @@ mod tests {
     fn status_follows_the_process_and_the_gate() {
         let me = std::process::id() as i32;
         let start = crate::kernel::procfs::process_stat(me).unwrap().1;
-        // This test binary is not the sealed runtime: a gate left behind is ignored.
-        assert_eq!(saved(me, start).status(true), Status::Running);
+        assert_eq!(saved(me, start).status(true), Status::Created);
+        // A process that has exec'd something else: a gate left behind is ignored.
+        let mut exec_d = saved(me, start);
+        exec_d.init_exe = "/some/other/binary".into();
+        assert_eq!(exec_d.status(true), Status::Running);
         assert_eq!(saved(me, start).status(false), Status::Running);
         assert_eq!(
             saved(me, start + 1).status(false),

@@ -8,12 +8,13 @@ use nix::sys::memfd::{memfd_create, MFdFlags};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 
-const NAME: &str = "nook-runtime";
+/// The memfd's name, as /proc/<pid>/exe shows it: `/memfd:nook-sealed (deleted)`.
+const NAME: &str = "nook-sealed";
 
 /// Are we already running from the sealed copy?
 pub fn is_sealed_copy() -> bool {
     std::fs::read_link("/proc/self/exe")
-        .is_ok_and(|p| p.as_os_str().as_bytes().starts_with(b"/memfd:nook-runtime"))
+        .is_ok_and(|p| p.as_os_str().as_bytes().starts_with(b"/memfd:nook-sealed"))
 }
 
 /// Copy /proc/self/exe into a sealed memfd and execve it with the same argv
