@@ -44,10 +44,13 @@ fixtures: deps probe
 
 # Build, make the busybox bundle, run it isolated: it prints its hostname and
 # a `ps` in which it is PID 1 and alone.
-demo: deps build probe
+demo: deps build fixtures
 	rootfs-fixtures/make-bundle.sh target/demo-bundle $(PROBE)
 	@echo "== nook-runtime run (hostname, then ps inside the container) =="
 	$(RUNTIME) --root target/demo-state run --bundle target/demo-bundle nook-demo-$$$$
+	@echo "== nook load + nook run --rm (the same, docker-style, from an image archive) =="
+	target/debug/nook --root target/demo-store load -i $(IMAGES)/busybox-docker.tar
+	target/debug/nook --root target/demo-store run --rm busybox sh -c 'hostname; ps'
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -17,6 +17,8 @@ pub fn open_store(root: Option<&Path>) -> Result<Store> {
     let root = root
         .map(Path::to_path_buf)
         .unwrap_or_else(Store::default_root);
+    // Paths in the store end up in bundles (root.path) and state: make them absolute.
+    let root = std::path::absolute(&root).map_err(|e| Error::io("resolve", &root, e))?;
     Store::open(&root).context(|| format!("store {}", root.display()))
 }
 
