@@ -1,0 +1,178 @@
+//! The runtime under test behind real engines: podman (`--runtime`), containerd (`ctr run
+//! --runc-binary`) and dockerd (`runtimes` in daemon.json), each started with private
+//! state under a temp dir, offline, with an image built from the fixture rootfs. Every
+//! engine goes through the same scenario; the runtime argv each engine used is printed
+//! (run with `--nocapture`) and checked. See docs/engines.md.
+//!
+//! `NOOK_RUNTIME=/usr/sbin/runc` runs the same tests with runc, the oracle.
+
+use runtime_tests::engines::{containerd::Containerd, docker::Docker, podman::Podman, Engine};
+use runtime_tests::env::unique_name;
+use runtime_tests::{mode, skip, Mode, Output};
+
+/// Panic with the command's output, the runtime calls so far and `what`.
+fn fail(e: &dyn Engine, what: &str, out: &Output) -> ! {
+    panic!(
+        "[{}] {what}\n{out}\n--- runtime calls ---\n{}",
+        e.name(),
+        e.sandbox().runtime_calls()
+    );
+}
+
+fn expect_ok(e: &dyn Engine, what: &str, out: Output) -> Output {
+    if !out.success() {
+        fail(e, what, &out);
+    }
+    out
+}
+
+fn expect_status(e: &dyn Engine, name: &str, wanted: &[&str]) {
+    let mut seen = String::new();
+    for _ in 0..50 {
+        seen = e.status(name);
+        if wanted.contains(&seen.as_str()) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!(
+        "[{}] {name}: status {seen:?}, wanted one of {wanted:?}\n--- runtime calls ---\n{}",
+        e.name(),
+        e.sandbox().runtime_calls()
+    );
+}
+
+const STOPPED: &[&str] = &["exited", "stopped"];
+
+/// Foreground runs: output, exit code, memory limit, terminal, a runtime error.
+fn foreground(e: &dyn Engine) {
+    let out = expect_ok(e, "run echo hi", e.run_rm(&[], &["echo", "hi"]));
+    assert_eq!(out.stdout.trim(), "hi", "[{}] run output\n{out}", e.name());
+
+    let out = e.run_rm(&[], &["sh", "-c", "exit 3"]);
+    if out.status != 3 {
+        fail(e, "exit code 3 propagated", &out);
+    }
+
+    let read_limit = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null \
+                      || cat /sys/fs/cgroup/memory.max";
+    let flags = e.memory_flags(64 << 20);
+    let out = expect_ok(
+        e,
+        "run --memory",
+        e.run_rm(&flags, &["sh", "-c", read_limit]),
+    );
+    assert_eq!(
+        out.stdout.trim(),
+        "67108864",
+        "[{}] memory limit\n{out}",
+        e.name()
+    );
+
+    let out = expect_ok(e, "run -t tty", e.run_rm(&e.tty_flags(), &["tty"]));
+    if !out.stdout.contains("/dev/pts/") {
+        fail(e, "run -t: stdin is a pty", &out);
+    }
+
+    let out = e.run_rm(&[], &["/nonexistent"]);
+    let text = format!("{}{}", out.stdout, out.stderr);
+    if out.success() || !text.contains("\"/nonexistent\"") || !text.contains("no such file") {
+        fail(
+            e,
+            "a missing executable: the runtime's error is shown",
+            &out,
+        );
+    }
+}
+
+/// Detached: exec (plain and with a pty), top, pause/unpause, stop, kill, rm.
+fn detached(e: &dyn Engine) {
+    let name = unique_name("d-");
+    expect_ok(e, "run -d", e.run_detached(&name, &["sleep", "1000"]));
+    expect_status(e, &name, &["running"]);
+
+    let out = e.exec(&name, &["sh", "-c", "echo in-exec; exit 5"]);
+    if out.status != 5 || out.stdout.trim() != "in-exec" {
+        fail(e, "exec output and exit code 5", &out);
+    }
+    let out = expect_ok(e, "exec -t tty", e.exec_tty(&name, &["tty"]));
+    if !out.stdout.contains("/dev/pts/") {
+        fail(e, "exec -t: stdin is a pty", &out);
+    }
+
+    let out = expect_ok(e, "top", e.top(&name));
+    if out.stdout.lines().count() < 2 {
+        fail(e, "top lists the container's process", &out);
+    }
+
+    expect_ok(e, "pause", e.pause(&name));
+    expect_status(e, &name, &["paused"]);
+    expect_ok(e, "unpause", e.unpause(&name));
+    expect_status(e, &name, &["running"]);
+
+    expect_ok(e, "stop", e.stop(&name));
+    expect_status(e, &name, STOPPED);
+    expect_ok(e, "rm", e.rm(&name));
+    assert!(
+        !e.exists(&name),
+        "[{}] {name} still exists after rm",
+        e.name()
+    );
+
+    let name = unique_name("k-");
+    expect_ok(e, "run -d", e.run_detached(&name, &["sleep", "1000"]));
+    expect_status(e, &name, &["running"]);
+    expect_ok(e, "kill", e.kill(&name));
+    expect_status(e, &name, STOPPED);
+    expect_ok(e, "rm after kill", e.rm(&name));
+    assert!(
+        !e.exists(&name),
+        "[{}] {name} still exists after rm",
+        e.name()
+    );
+}
+
+/// The runtime commands the engine used, printed as a record and checked.
+fn record(e: &dyn Engine, expected: &[&str]) {
+    let calls = e.sandbox().runtime_calls();
+    eprintln!("== runtime calls by {} ==\n{calls}", e.name());
+    for cmd in expected {
+        let used = calls.lines().any(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            words.windows(1).any(|w| w[0] == *cmd)
+        });
+        assert!(used, "[{}] never called `{cmd}`:\n{calls}", e.name());
+    }
+}
+
+fn scenario(e: &dyn Engine) {
+    foreground(e);
+    detached(e);
+    record(
+        e,
+        &[
+            "create", "start", "exec", "pause", "resume", "kill", "delete",
+        ],
+    );
+}
+
+macro_rules! engine_test {
+    ($test:ident, $ty:ty) => {
+        #[test]
+        fn $test() {
+            if mode() != Mode::Root {
+                skip!("engines run as real root only");
+            }
+            let engine = match <$ty>::start() {
+                Err(reason) => skip!("{reason}"),
+                Ok(Err(setup)) => panic!("engine setup failed: {setup}"),
+                Ok(Ok(e)) => e,
+            };
+            scenario(&engine);
+        }
+    };
+}
+
+engine_test!(podman_with_runtime_flag, Podman);
+engine_test!(containerd_ctr_runc_binary, Containerd);
+engine_test!(dockerd_registered_runtime, Docker);
