@@ -179,3 +179,53 @@ macro_rules! engine_test {
 engine_test!(podman_with_runtime_flag, Podman);
 engine_test!(containerd_ctr_runc_binary, Containerd);
 engine_test!(dockerd_registered_runtime, Docker);
+
+/// `features` (runtime-spec features.json), which CRI and newer engines read. Runs with
+/// the behaviour suite (no engine needed).
+#[test]
+fn features_document() {
+    let rt = runtime_tests::Runtime::under_test();
+    let out = rt.exec(&["features"]);
+    out.ok();
+    let f: serde_json::Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("features JSON: {e}\n{out}"));
+    assert!(
+        f["ociVersionMax"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("1.")),
+        "{f}"
+    );
+    let list = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let ns = list(&f["linux"]["namespaces"]);
+    for kind in ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"] {
+        assert!(
+            ns.iter().any(|n| n == kind),
+            "namespace {kind} missing: {ns:?}"
+        );
+    }
+    let opts = list(&f["mountOptions"]);
+    for o in ["bind", "rbind", "ro", "nosuid", "rprivate"] {
+        assert!(
+            opts.iter().any(|x| x == o),
+            "mount option {o} missing: {opts:?}"
+        );
+    }
+    assert!(list(&f["linux"]["capabilities"])
+        .iter()
+        .any(|c| c == "CAP_SYS_ADMIN"));
+    assert_eq!(list(&f["hooks"]).len(), 6, "{f}");
+    assert_eq!(f["linux"]["cgroup"]["v1"], true, "{f}");
+    if !runtime_tests::is_runc() {
+        // Accepted but not applied by nook: must not be advertised.
+        assert_eq!(f["linux"]["seccomp"]["enabled"], false, "{f}");
+        assert!(!opts.iter().any(|x| x == "rro"), "{opts:?}");
+    }
+}
