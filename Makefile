@@ -95,6 +95,7 @@ test: deps
 	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) behaviour
+	$(MAKE) test-engines
 	$(MAKE) test-cgroup2
 	@echo "== skipped: $$(wc -l < $(SKIP_LOG)) (reasons in $(SKIP_LOG)) =="
 	@sort $(SKIP_LOG) | uniq -c | sort -rn | head -40
