@@ -180,6 +180,38 @@ engine_test!(podman_with_runtime_flag, Podman);
 engine_test!(containerd_ctr_runc_binary, Containerd);
 engine_test!(dockerd_registered_runtime, Docker);
 
+/// A user-defined bridge network: dockerd configures the container's interface from a
+/// prestart hook (`/proc/<dockerd>/exe libnetwork-setkey ...`) that the runtime runs.
+#[test]
+#[ignore = "starts engines: run by `make test-engines` (--include-ignored)"]
+fn dockerd_user_network_prestart_hook() {
+    if mode() != Mode::Root {
+        skip!("engines run as real root only");
+    }
+    let d = match Docker::start() {
+        Err(reason) => skip!("{reason}"),
+        Ok(Err(setup)) => panic!("engine setup failed: {setup}"),
+        Ok(Ok(d)) => d,
+    };
+    let out = match d.run_on_user_network(&["ifconfig", "eth0"]) {
+        Ok(out) => expect_ok(&d, "run on a user-defined network", out),
+        Err(setup) => panic!("docker network create/rm failed:\n{setup}"),
+    };
+    let (_, subnet) = d.network();
+    let prefix = subnet.rsplit_once('.').map(|(p, _)| p).unwrap_or_default();
+    if !out.stdout.contains(&format!("inet addr:{prefix}.")) {
+        fail(
+            &d,
+            "eth0 configured by the network (prestart hook ran)",
+            &out,
+        );
+    }
+    assert!(
+        d.sandbox().runtime_calls().contains("create"),
+        "the runtime under test was not used"
+    );
+}
+
 /// `features` (runtime-spec features.json), which CRI and newer engines read. Runs with
 /// the behaviour suite (no engine needed).
 #[test]

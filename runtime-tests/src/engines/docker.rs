@@ -74,6 +74,52 @@ impl Docker {
         Ok(d)
     }
 
+    /// The user-defined network's name and subnet: an internal bridge (no route out, no
+    /// iptables), a /29 picked from the pid so parallel runs rarely collide.
+    pub fn network(&self) -> (String, String) {
+        let pid = std::process::id();
+        (
+            format!("nke{pid}"),
+            format!("10.254.{}.{}/29", pid % 250, (pid / 250 % 32) * 8),
+        )
+    }
+
+    /// Run `cmd` (removed after) on a user-defined bridge network, created for it and
+    /// removed after: dockerd adds a `libnetwork-setkey` prestart hook the runtime must run.
+    pub fn run_on_user_network(&self, cmd: &[&str]) -> Result<Output, Output> {
+        let (name, subnet) = self.network();
+        let bridge = format!("com.docker.network.bridge.name={name}");
+        let created = self.docker(&[
+            "network",
+            "create",
+            "--internal",
+            "--subnet",
+            &subnet,
+            "--opt",
+            &bridge,
+            &name,
+        ]);
+        if !created.success() {
+            return Err(created);
+        }
+        let mut args = vec![
+            "run",
+            "--runtime",
+            "nook",
+            "--network",
+            &name,
+            "--rm",
+            IMAGE,
+        ];
+        args.extend_from_slice(cmd);
+        let out = self.docker(&args);
+        let removed = self.docker(&["network", "rm", &name]);
+        if !removed.success() {
+            return Err(removed);
+        }
+        Ok(out)
+    }
+
     fn docker_cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.client);
         cmd.arg("--host")
@@ -93,6 +139,7 @@ impl Drop for Docker {
         for id in list.stdout.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let _ = self.docker(&["rm", "--force", id]);
         }
+        let _ = self.docker(&["network", "rm", &self.network().0]);
     }
 }
 
