@@ -85,6 +85,16 @@ fn foreground(e: &dyn Engine) {
             &out,
         );
     }
+    // nook's own wording (runc's says `stat /nonexistent: ...`): the engine shows the
+    // runtime's error, not one of its own.
+    let own = "exec: \"/nonexistent\": no such file or directory";
+    if !runtime_tests::is_runc() && !text.contains(own) {
+        fail(
+            e,
+            "a missing executable: nook-runtime's message is shown",
+            &out,
+        );
+    }
 }
 
 /// Detached: exec (plain and with a pty), top, pause/unpause, stop, kill, rm.
