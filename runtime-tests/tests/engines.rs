@@ -46,6 +46,10 @@ fn expect_status(e: &dyn Engine, name: &str, wanted: &[&str]) {
 
 const STOPPED: &[&str] = &["exited", "stopped"];
 
+/// The container's memory limit as seen inside (cgroup v1, else v2).
+const READ_LIMIT: &str = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null \
+                          || cat /sys/fs/cgroup/memory.max";
+
 /// Foreground runs: output, exit code, memory limit, terminal, a runtime error.
 fn foreground(e: &dyn Engine) {
     let out = expect_ok(e, "run echo hi", e.run_rm(&[], &["echo", "hi"]));
@@ -56,13 +60,11 @@ fn foreground(e: &dyn Engine) {
         fail(e, "exit code 3 propagated", &out);
     }
 
-    let read_limit = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null \
-                      || cat /sys/fs/cgroup/memory.max";
     let flags = e.memory_flags(64 << 20);
     let out = expect_ok(
         e,
         "run --memory",
-        e.run_rm(&flags, &["sh", "-c", read_limit]),
+        e.run_rm(&flags, &["sh", "-c", READ_LIMIT]),
     );
     assert_eq!(
         out.stdout.trim(),
@@ -115,6 +117,29 @@ fn detached(e: &dyn Engine) {
     let out = expect_ok(e, "top", e.top(&name));
     if out.stdout.lines().count() < 2 {
         fail(e, "top lists the container's process", &out);
+    }
+
+    if let Some(out) = e.update_memory(&name, 96 << 20) {
+        expect_ok(e, "update --memory", out);
+        let out = expect_ok(
+            e,
+            "read the limit",
+            e.exec(&name, &["sh", "-c", READ_LIMIT]),
+        );
+        assert_eq!(
+            out.stdout.trim(),
+            "100663296",
+            "[{}] updated limit\n{out}",
+            e.name()
+        );
+        let calls = e.sandbox().runtime_calls();
+        assert!(
+            calls
+                .lines()
+                .any(|l| l.split_whitespace().any(|w| w == "update")),
+            "[{}] the engine did not call the runtime's update:\n{calls}",
+            e.name()
+        );
     }
 
     expect_ok(e, "pause", e.pause(&name));

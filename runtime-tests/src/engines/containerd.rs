@@ -209,6 +209,9 @@ impl Engine for Containerd {
         let out = self.ctr(&["containers", "list", "--quiet"]);
         out.stdout.lines().any(|l| l.trim() == name)
     }
+    fn update_memory(&self, _name: &str, _bytes: u64) -> Option<Output> {
+        None // ctr 1.6 has no `task update`
+    }
     fn memory_flags(&self, bytes: u64) -> Vec<String> {
         // ctr's default spec has no cgroup mount: add one to read the limit back inside.
         super::strings(&[

@@ -198,6 +198,10 @@ impl Engine for Docker {
     fn exists(&self, name: &str) -> bool {
         self.docker(&["inspect", name]).success()
     }
+    fn update_memory(&self, name: &str, bytes: u64) -> Option<Output> {
+        let (limit, swap) = (bytes.to_string(), (2 * bytes).to_string());
+        Some(self.docker(&["update", "--memory", &limit, "--memory-swap", &swap, name]))
+    }
     fn memory_flags(&self, bytes: u64) -> Vec<String> {
         vec!["--memory".into(), bytes.to_string()]
     }

@@ -48,6 +48,9 @@ pub trait Engine {
     fn rm(&self, name: &str) -> Output;
     /// Whether the engine still knows the container.
     fn exists(&self, name: &str) -> bool;
+    /// Change the running container's memory limit (`update`), or None when the engine's
+    /// client has no such command.
+    fn update_memory(&self, name: &str, bytes: u64) -> Option<Output>;
     /// Run flags limiting memory to `bytes`.
     fn memory_flags(&self, bytes: u64) -> Vec<String>;
     /// Run flags giving the container a terminal.

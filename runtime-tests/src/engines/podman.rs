@@ -144,6 +144,10 @@ impl Engine for Podman {
     fn exists(&self, name: &str) -> bool {
         self.podman(&["container", "exists", name]).success()
     }
+    fn update_memory(&self, name: &str, bytes: u64) -> Option<Output> {
+        let (limit, swap) = (bytes.to_string(), (2 * bytes).to_string());
+        Some(self.podman(&["update", "--memory", &limit, "--memory-swap", &swap, name]))
+    }
     fn memory_flags(&self, bytes: u64) -> Vec<String> {
         vec!["--memory".into(), bytes.to_string()]
     }
