@@ -8,6 +8,7 @@
 //! test-engines` runs them with `--include-ignored`, one at a time.
 //! `NOOK_RUNTIME=/usr/sbin/runc` runs the same tests with runc, the oracle.
 
+use runtime_tests::engines::cleanup::cgroup_dirs;
 use runtime_tests::engines::{containerd::Containerd, docker::Docker, podman::Podman, Engine};
 use runtime_tests::env::unique_name;
 use runtime_tests::{mode, skip, Mode, Output};
@@ -182,9 +183,28 @@ fn record(e: &dyn Engine, expected: &[&str]) {
     }
 }
 
+/// After every container was removed, the runtime must have removed the cgroups it made
+/// under the engine's cgroup parent (podman's own `conmon` cgroup aside).
+fn no_container_cgroups_left(e: &dyn Engine) {
+    let parent = e.sandbox().cgroup_parent();
+    let left: Vec<String> = cgroup_dirs(parent)
+        .iter()
+        .filter_map(|d| d.strip_prefix("/sys/fs/cgroup").ok())
+        .map(|d| d.display().to_string())
+        .filter(|d| !d.ends_with(parent) && !d.ends_with("/conmon"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "[{}] cgroups left after rm: {left:?}\n--- runtime calls ---\n{}",
+        e.name(),
+        e.sandbox().runtime_calls()
+    );
+}
+
 fn scenario(e: &dyn Engine) {
     foreground(e);
     detached(e);
+    no_container_cgroups_left(e);
     record(
         e,
         &[
@@ -211,7 +231,7 @@ macro_rules! engine_test {
     };
 }
 
-engine_test!(podman_with_runtime_flag, Podman);
+engine_test!(podman_with_runtime_path, Podman);
 engine_test!(containerd_ctr_runc_binary, Containerd);
 engine_test!(dockerd_registered_runtime, Docker);
 

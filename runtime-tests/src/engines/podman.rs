@@ -72,9 +72,9 @@ impl Podman {
             .args(["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs"])
             .arg("--runtime")
             .arg(self.sb.wrapper())
-            // podman passes no --root to a runtime it does not know: give it one here.
-            .arg("--runtime-flag")
-            .arg(format!("root={}", self.sb.path("runtime-root")))
+            // No `--runtime-flag root=...`: podman passes no --root to a runtime it does not
+            // know, and the `container cleanup` conmon runs at exit drops --runtime-flag, so
+            // its `delete --force` would look in the default root and leak the container.
             .args(args);
         self.sb.run(cmd)
     }
