@@ -9,9 +9,10 @@ FIXTURE := target/fixtures/rootfs
 RUNTIME := target/debug/nook-runtime
 APT_PACKAGES := busybox-static runc uidmap python3 umoci skopeo
 VM_APT_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio
+ENGINE_APT_PACKAGES := podman containerd docker.io umoci skopeo
 SKIP_LOG := $(CURDIR)/target/test-skips.log
 
-.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns lint bench bench-images clean vm-deps test-cgroup2
+.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns lint bench bench-images clean vm-deps test-cgroup2 engine-deps test-engines
 
 # Debian packages the demo and the tests use; apt runs only when one is missing.
 deps:
@@ -24,6 +25,14 @@ deps:
 # What scripts/run-in-vm.sh needs (qemu, a stock kernel, static busybox); apt runs only when one is missing.
 vm-deps:
 	@missing=""; for p in $(VM_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# Engines driven by runtime-tests/tests/engines.rs, and the tools that build its image offline.
+engine-deps:
+	@missing=""; for p in $(ENGINE_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
@@ -70,6 +79,11 @@ behaviour-userns: build fixtures
 
 behaviour: behaviour-root behaviour-userns
 
+# podman, containerd (ctr) and dockerd driving nook-runtime, each with private state under
+# a temp dir, offline (image built from the fixture rootfs); one engine at a time.
+test-engines: engine-deps build fixtures
+	NOOK_TEST_MODE=root NOOK_SKIP_LOG=$(SKIP_LOG) $(CARGO) test -p runtime-tests --test engines -- --include-ignored --test-threads=1
+
 # cgroup v2 suite: built on the host, each test binary run in a qemu guest that is a pure
 # cgroup v2 host (scripts/run-in-vm.sh as cargo's runner; docs/vm.md).
 test-cgroup2:
@@ -87,6 +101,7 @@ test: deps
 	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) behaviour
+	$(MAKE) test-engines
 	$(MAKE) test-cgroup2
 	@echo "== skipped: $$(wc -l < $(SKIP_LOG)) (reasons in $(SKIP_LOG)) =="
 	@sort $(SKIP_LOG) | uniq -c | sort -rn | head -40

@@ -20,6 +20,7 @@ pub mod config;
 pub mod console;
 pub mod diff;
 pub mod edit;
+pub mod engines;
 pub mod env;
 pub mod leftovers;
 pub mod output;

@@ -213,6 +213,10 @@ fn dispatch(cli: Cli, inherited: Vec<i32>) -> Result<i32> {
             let interval = std::time::Duration::from_millis(ms);
             container::cgroups::events(&store, &id, interval, &mut std::io::stdout()).map(|_| 0)
         }
+        Command::Features => {
+            print_json(&nook::plan::features::features(), true);
+            Ok(0)
+        }
         Command::Spec { bundle, rootless } => {
             let path = bundle.join("config.json");
             if path.exists() {

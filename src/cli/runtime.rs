@@ -135,6 +135,8 @@ pub enum Command {
         interval: String,
         id: String,
     },
+    /// Print what this runtime supports (runtime-spec features.json)
+    Features,
     /// Write a default config.json
     Spec {
         #[arg(short, long, default_value = ".")]

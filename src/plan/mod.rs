@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cgroup;
+pub mod features;
 mod hooks;
 mod ids;
 mod mounts;

@@ -54,7 +54,7 @@ pub fn propagation_flag(word: &str) -> Option<MsFlags> {
 }
 
 /// Split options into (flags to set, flags to clear, propagation, data).
-fn parse_options(opts: &[String]) -> (MsFlags, Vec<MsFlags>, Vec<String>) {
+pub(crate) fn parse_options(opts: &[String]) -> (MsFlags, Vec<MsFlags>, Vec<String>) {
     let mut flags = MsFlags::empty();
     let mut prop = Vec::new();
     let mut data = Vec::new();

@@ -1,0 +1,160 @@
+//! podman (no daemon) with `--runtime <runtime>`, `--root`/`--runroot` under the sandbox,
+//! vfs storage, and a containers.conf for cgroupfs, the file events logger, private tmp and
+//! volume dirs, and ulimits this host can grant.
+
+use std::process::Command;
+
+use super::image::{self, Format};
+use super::{first_missing, which, Engine, Output, Sandbox, IMAGE};
+
+pub struct Podman {
+    sb: Sandbox,
+    podman: String,
+}
+
+/// The containers.conf the test writes (`{dir}` is the sandbox).
+pub fn config(dir: &str) -> String {
+    format!(
+        "[containers]\n\
+         default_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n\
+         netns = \"none\"\n\
+         [engine]\n\
+         cgroup_manager = \"cgroupfs\"\n\
+         events_logger = \"file\"\n\
+         events_logfile_path = \"{dir}/events.log\"\n\
+         tmp_dir = \"{dir}/tmp\"\n\
+         volume_path = \"{dir}/volumes\"\n\
+         static_dir = \"{dir}/root/libpod\"\n\
+         [network]\n\
+         network_config_dir = \"{dir}/net\"\n"
+    )
+}
+
+impl Podman {
+    /// Load the image. Outer `Err`: skip (a binary is missing); inner `Err`: setup failed.
+    pub fn start() -> Result<Result<Podman, String>, String> {
+        if let Some(m) = first_missing(&["podman", "conmon"]) {
+            return Err(format!("{m} not installed (make engine-deps)"));
+        }
+        if let Some(m) = first_missing(image::TOOLS) {
+            return Err(format!("{m} not installed (make engine-deps)"));
+        }
+        Ok(Self::start_inner())
+    }
+
+    fn start_inner() -> Result<Podman, String> {
+        let sb = Sandbox::new("podman");
+        let dir = sb.dir().to_string_lossy().into_owned();
+        std::fs::write(sb.dir().join("containers.conf"), config(&dir))
+            .map_err(|e| e.to_string())?;
+        let p = Podman {
+            podman: which("podman")
+                .expect("checked")
+                .to_string_lossy()
+                .into_owned(),
+            sb,
+        };
+        let archive = image::build(&p.sb, Format::Docker)?;
+        let out = p.podman(&["load", "--input", &archive]);
+        if !out.success() {
+            return Err(format!("podman load failed:\n{out}"));
+        }
+        Ok(p)
+    }
+
+    fn podman(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(&self.podman);
+        cmd.env("CONTAINERS_CONF", self.sb.dir().join("containers.conf"))
+            .arg("--root")
+            .arg(self.sb.path("root"))
+            .arg("--runroot")
+            .arg(self.sb.path("rr"))
+            .args(["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs"])
+            .arg("--runtime")
+            .arg(self.sb.wrapper())
+            // No `--runtime-flag root=...`: podman passes no --root to a runtime it does not
+            // know, and the `container cleanup` conmon runs at exit drops --runtime-flag, so
+            // its `delete --force` would look in the default root and leak the container.
+            .args(args);
+        self.sb.run(cmd)
+    }
+
+    fn run_args<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec!["run", "--cgroup-parent", self.sb.cgroup_parent()];
+        args.extend_from_slice(extra);
+        args
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = self.podman(&["rm", "--all", "--force", "--time", "0"]);
+        let _ = self.podman(&["rmi", "--all", "--force"]);
+    }
+}
+
+impl Engine for Podman {
+    fn name(&self) -> &'static str {
+        "podman"
+    }
+    fn run_rm(&self, flags: &[String], cmd: &[&str]) -> Output {
+        let mut args = self.run_args(&["--rm"]);
+        args.extend(flags.iter().map(String::as_str));
+        args.push(IMAGE);
+        args.extend_from_slice(cmd);
+        self.podman(&args)
+    }
+    fn run_detached(&self, name: &str, cmd: &[&str]) -> Output {
+        let mut args = self.run_args(&["--detach", "--name", name, IMAGE]);
+        args.extend_from_slice(cmd);
+        self.podman(&args)
+    }
+    fn exec(&self, name: &str, cmd: &[&str]) -> Output {
+        let mut args = vec!["exec", name];
+        args.extend_from_slice(cmd);
+        self.podman(&args)
+    }
+    fn exec_tty(&self, name: &str, cmd: &[&str]) -> Output {
+        let mut args = vec!["exec", "--tty", name];
+        args.extend_from_slice(cmd);
+        self.podman(&args)
+    }
+    fn status(&self, name: &str) -> String {
+        let out = self.podman(&["inspect", "--format", "{{.State.Status}}", name]);
+        out.stdout.trim().to_lowercase()
+    }
+    fn pause(&self, name: &str) -> Output {
+        self.podman(&["pause", name])
+    }
+    fn unpause(&self, name: &str) -> Output {
+        self.podman(&["unpause", name])
+    }
+    fn top(&self, name: &str) -> Output {
+        self.podman(&["top", name])
+    }
+    fn stop(&self, name: &str) -> Output {
+        self.podman(&["stop", "--time", "1", name])
+    }
+    fn kill(&self, name: &str) -> Output {
+        self.podman(&["kill", name])
+    }
+    fn rm(&self, name: &str) -> Output {
+        self.podman(&["rm", name])
+    }
+    fn exists(&self, name: &str) -> bool {
+        self.podman(&["container", "exists", name]).success()
+    }
+    fn update_memory(&self, name: &str, bytes: u64) -> Option<Output> {
+        let (limit, swap) = (bytes.to_string(), (2 * bytes).to_string());
+        Some(self.podman(&["update", "--memory", &limit, "--memory-swap", &swap, name]))
+    }
+    fn memory_flags(&self, bytes: u64) -> Vec<String> {
+        vec!["--memory".into(), bytes.to_string()]
+    }
+    fn tty_flags(&self) -> Vec<String> {
+        vec!["--tty".into()]
+    }
+    fn sandbox(&self) -> &Sandbox {
+        &self.sb
+    }
+}
