@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use runtime_tests::leftovers::cgroups_named;
-use runtime_tests::{assert_nothing_left, error_text, is_runc, skip, Bundle, Runtime};
+use runtime_tests::{assert_nothing_left, error_text, is_runc, skip, Bundle, ConfigExt, Runtime};
 use serde_json::{json, Value};
 
 fn pure_v2() -> bool {
@@ -188,4 +188,85 @@ fn unified_keys_apply_and_unknown_ones_are_refused() {
         "{out}"
     );
     assert_nothing_left(&b, &rt, &id);
+}
+
+/// Opens each node for reading and for writing after making a block node 8:0 (the
+/// first SCSI disk) in the container's /dev: one line per open, `ok` or the shell's error.
+const OPEN_NODES: &str = "mknod /dev/sda b 8 0 || echo mknod failed
+for f in /dev/null /dev/zero /dev/sda; do
+  printf '%s r: ' $f; (exec 3<$f) 2>&1 && echo ok
+  printf '%s w: ' $f; (exec 3>$f) 2>&1 && echo ok
+done
+true";
+
+fn device_bundle(rules: Value) -> Bundle {
+    let b = Bundle::new();
+    b.save_with(|c| {
+        c["linux"]["resources"] = json!({"devices": rules});
+        c["process"]["args"] = json!(["/bin/sh", "-c", OPEN_NODES]);
+        c.caps(&["CAP_MKNOD", "CAP_DAC_OVERRIDE"]);
+    });
+    b
+}
+
+fn line<'a>(out: &'a str, prefix: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line {prefix:?} in:\n{out}"))
+}
+
+const EPERM: &str = "Operation not permitted";
+
+#[test]
+#[ignore = "needs a cgroup v2 host: make test-cgroup2 runs it in a guest"]
+fn device_program_denies_all_but_the_defaults() {
+    need_v2!();
+    let rt = Runtime::under_test();
+    let b = device_bundle(json!([{"allow": false, "access": "rwm"}]));
+    let id = rt.new_id();
+    let out = rt.run_saved(&b, &id, &[]);
+    out.ok();
+    let text = out.stdout.as_str();
+    assert!(!text.contains("mknod failed"), "mknod is allowed:\n{out}");
+    for ok in ["/dev/null r: ok", "/dev/null w: ok", "/dev/zero r: ok"] {
+        assert_eq!(line(text, ok), ok, "{out}");
+    }
+    for denied in ["/dev/sda r: ", "/dev/sda w: "] {
+        assert!(line(text, denied).contains(EPERM), "{out}");
+    }
+    assert_nothing_left(&b, &rt, &id);
+    if is_runc() {
+        return;
+    }
+    let theirs = Runtime::runc().run_saved(&b, "v2-devices-runc", &[]);
+    theirs.ok();
+    assert_eq!(
+        out.stdout, theirs.stdout,
+        "device access differs from runc's"
+    );
+}
+
+#[test]
+#[ignore = "needs a cgroup v2 host: make test-cgroup2 runs it in a guest"]
+fn a_device_allowed_read_only_opens_for_reading_only() {
+    need_v2!();
+    let rt = Runtime::under_test();
+    let b = device_bundle(json!([{"allow": false, "access": "rwm"},
+        {"allow": true, "type": "b", "major": 8, "minor": 0, "access": "r"}]));
+    let out = rt.run_saved(&b, &rt.new_id(), &[]);
+    out.ok();
+    let text = out.stdout.as_str();
+    // Allowed by the cgroup, the open reaches the driver (ENXIO when there is no disk).
+    assert!(!line(text, "/dev/sda r: ").contains(EPERM), "{out}");
+    assert!(line(text, "/dev/sda w: ").contains(EPERM), "{out}");
+    assert_eq!(line(text, "/dev/null w: "), "/dev/null w: ok", "{out}");
+    if is_runc() {
+        return;
+    }
+    let theirs = Runtime::runc().run_saved(&b, "v2-devices-ro-runc", &[]);
+    theirs.ok();
+    assert_eq!(
+        out.stdout, theirs.stdout,
+        "device access differs from runc's"
+    );
 }

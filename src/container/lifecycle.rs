@@ -88,6 +88,25 @@ fn make_cgroup(plan: &Plan, host: &Host) -> Result<(Cgroup, Vec<String>)> {
             return Err(e);
         }
     }
+    if let Some(prog) = &plan.cgroup.device_program {
+        let denied = |e: &Error| {
+            matches!(
+                e.errno(),
+                Some(nix::errno::Errno::EPERM) | Some(nix::errno::Errno::EACCES)
+            )
+        };
+        match cgroup.apply_devices(prog) {
+            Ok(None) => {}
+            Ok(Some(why)) => notes.push(format!("linux.resources.devices: not applied: {why}")),
+            Err(e) if !privileged && denied(&e) => {
+                notes.push(format!("linux.resources.devices: not applied: {e}"))
+            }
+            Err(e) => {
+                let _ = cgroup.destroy();
+                return Err(e);
+            }
+        }
+    }
     for n in &notes {
         crate::log::debug(&format!("not applied: {n}"));
     }

@@ -3,6 +3,7 @@
 //! and `launch/clone.rs` are the only places `unsafe` may appear; each block
 //! carries a `// SAFETY:` comment.
 
+pub mod bpf;
 pub mod caps;
 pub mod cgroup;
 pub mod fdpass;

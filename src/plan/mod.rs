@@ -63,6 +63,8 @@ pub struct Plan {
 pub struct CgroupPlan {
     pub path: cgroup::CgroupPath,
     pub writes: Vec<cgroup::Write>,
+    /// On a v2 host: the device allow-list as an eBPF program, attached to the cgroup.
+    pub device_program: Option<Vec<cgroup::bpf::Insn>>,
 }
 
 /// Options from the command line that shape the plan.
@@ -127,7 +129,7 @@ impl Plan {
             .collect();
         sysctl.sort();
         let mut not_applied = Vec::new();
-        let cgroup = plan_cgroup(id, linux, host, &devices, &mut not_applied)?;
+        let cgroup = plan_cgroup(id, linux, host, &devices)?;
         let seccomp = match linux.seccomp() {
             Some(s) => Some(seccomp::plan(s, &mut not_applied)?),
             None => None,
@@ -194,12 +196,12 @@ fn plan_cgroup(
     linux: &oci_spec::runtime::Linux,
     host: &Host,
     devices: &[Device],
-    notes: &mut Vec<String>,
 ) -> Result<CgroupPlan> {
     let path = cgroup::path(linux.cgroups_path().as_deref().and_then(Path::to_str), id)?;
     let default = oci_spec::runtime::LinuxResources::default();
     let res = linux.resources().as_ref().unwrap_or(&default);
     let rules = res.devices().clone().unwrap_or_default();
+    let mut device_program = None;
     let writes = match &host.cgroups {
         crate::host::CgroupLayout::Legacy { .. } => {
             if res.unified().as_ref().is_some_and(|u| !u.is_empty()) {
@@ -213,14 +215,17 @@ fn plan_cgroup(
             w
         }
         crate::host::CgroupLayout::Unified => {
-            if !rules.is_empty() {
-                notes.push("linux.resources.devices: the cgroup v2 device program is not loaded by this version".into());
-            }
+            let rules = cgroup::device_rules(&rules, devices);
+            device_program = Some(cgroup::bpf::device_program(&rules));
             cgroup::v2_writes(res)?
         }
         crate::host::CgroupLayout::None => Vec::new(),
     };
-    Ok(CgroupPlan { path, writes })
+    Ok(CgroupPlan {
+        path,
+        writes,
+        device_program,
+    })
 }
 
 #[cfg(test)]

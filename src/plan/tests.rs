@@ -203,15 +203,23 @@ fn rlimits_are_checked() {
 }
 
 #[test]
-fn unapplied_parts_are_reported() {
+fn v2_device_rules_become_a_program_not_a_note() {
     let p = build(base()).unwrap();
     assert!(
-        p.not_applied
+        !p.not_applied
             .iter()
             .any(|n| n.starts_with("linux.resources.devices")),
         "{:?}",
         p.not_applied
     );
+    let prog = p.cgroup.device_program.expect("a device program on v2");
+    assert!(prog.len() > 20, "{prog:?}");
+    let spec = crate::spec::parse(base().to_string().as_bytes()).unwrap();
+    let v1 = host(CgroupLayout::Legacy {
+        controllers: vec!["devices".into()],
+    });
+    let p = Plan::build("c", Path::new("/b"), &spec, &v1, &LaunchOptions::default()).unwrap();
+    assert_eq!(p.cgroup.device_program, None);
 }
 
 #[test]

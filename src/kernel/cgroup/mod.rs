@@ -57,6 +57,20 @@ impl Cgroup {
         }
     }
 
+    /// Load the device program and attach it to the cgroup (v2). `Some(reason)` when
+    /// this cgroup cannot take one; a refusal by the kernel is an error.
+    pub fn apply_devices(&self, prog: &[crate::plan::cgroup::bpf::Insn]) -> Result<Option<String>> {
+        match self {
+            Cgroup::V2 { dir, .. } => {
+                let fd = crate::kernel::bpf::load_device_program(prog)?;
+                crate::kernel::bpf::attach_device_program(&fd, dir)?;
+                Ok(None)
+            }
+            Cgroup::V1 { .. } => Ok(Some("a v1 hierarchy takes devices.allow/deny".into())),
+            Cgroup::None { reason } => Ok(Some(reason.clone())),
+        }
+    }
+
     /// Move `pid` into the cgroup.
     pub fn enter(&self, pid: i32) -> Result<()> {
         for dir in self.dirs() {

@@ -1,4 +1,6 @@
-//! v1 devices-controller rules (v2 needs an eBPF program instead).
+//! Device rules: the config's `linux.resources.devices`, then runc's defaults, then
+//! the config's device nodes. v1 writes them to `devices.allow/deny`; v2 compiles
+//! them into an eBPF program (`bpf.rs`).
 
 use super::{w, Write};
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
@@ -19,54 +21,108 @@ pub const DEFAULT_ALLOW: [&str; 11] = [
     "c 10:200 rwm",
 ];
 
-/// v1 devices-controller rules as (file, rule), in order: deny all, then the config's
-/// rules, then the defaults and the config's device nodes.
-pub fn v1_device_rules(rules: &[LinuxDeviceCgroup], nodes: &[crate::plan::Device]) -> Vec<Write> {
-    let mut out = vec![w("devices", "devices.deny", "a")];
-    for r in rules {
-        let file = if r.allow() {
-            "devices.allow"
-        } else {
-            "devices.deny"
-        };
-        out.push(w("devices", file, device_rule(r)));
+/// One rule, as the devices controller takes it: `a`, or `type major:minor access`
+/// with `None` for `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRule {
+    pub allow: bool,
+    /// 'a' (every device: the numbers and access are then ignored, as by v1), 'c', 'b', 'p'.
+    pub kind: char,
+    pub major: Option<u32>,
+    pub minor: Option<u32>,
+    /// Some of `r`, `w`, `m`.
+    pub access: String,
+}
+
+impl DeviceRule {
+    /// The v1 file line: `a` or `c 1:3 rwm`.
+    pub fn v1_line(&self) -> String {
+        if self.kind == 'a' {
+            return "a".into();
+        }
+        let num = |n: Option<u32>| n.map_or("*".to_string(), |n| n.to_string());
+        format!(
+            "{} {}:{} {}",
+            self.kind,
+            num(self.major),
+            num(self.minor),
+            self.access
+        )
     }
-    for rule in DEFAULT_ALLOW {
-        out.push(w("devices", "devices.allow", rule));
+
+    /// Parse a `DEFAULT_ALLOW` line (`c 136:* rwm`) as an allow rule.
+    fn allow_line(line: &str) -> DeviceRule {
+        let mut parts = line.split(' ');
+        let kind = parts.next().and_then(|k| k.chars().next()).unwrap_or('a');
+        let (major, minor) = parts
+            .next()
+            .and_then(|n| n.split_once(':'))
+            .unwrap_or(("*", "*"));
+        DeviceRule {
+            allow: true,
+            kind,
+            major: major.parse().ok(),
+            minor: minor.parse().ok(),
+            access: parts.next().unwrap_or("rwm").to_string(),
+        }
     }
+}
+
+/// Every rule in order: the config's, then the defaults and the config's device
+/// nodes. Whatever none allows is denied; the last rule matching an access decides it.
+pub fn device_rules(rules: &[LinuxDeviceCgroup], nodes: &[crate::plan::Device]) -> Vec<DeviceRule> {
+    let mut out: Vec<DeviceRule> = rules.iter().map(from_config).collect();
+    out.extend(DEFAULT_ALLOW.iter().map(|l| DeviceRule::allow_line(l)));
     for d in nodes {
-        let t = match d.kind {
+        let kind = match d.kind {
             crate::plan::DeviceKind::Char => 'c',
             crate::plan::DeviceKind::Block => 'b',
             crate::plan::DeviceKind::Fifo => continue,
         };
-        out.push(w(
-            "devices",
-            "devices.allow",
-            format!("{t} {}:{} rwm", d.major, d.minor),
-        ));
+        out.push(DeviceRule {
+            allow: true,
+            kind,
+            major: u32::try_from(d.major).ok(),
+            minor: u32::try_from(d.minor).ok(),
+            access: "rwm".into(),
+        });
     }
     out
 }
 
-fn device_rule(r: &LinuxDeviceCgroup) -> String {
-    let t = match r.typ() {
+/// v1 devices-controller rules as (file, rule), in order: deny all, then the config's
+/// rules, then the defaults and the config's device nodes.
+pub fn v1_device_rules(rules: &[LinuxDeviceCgroup], nodes: &[crate::plan::Device]) -> Vec<Write> {
+    let mut out = vec![w("devices", "devices.deny", "a")];
+    for r in device_rules(rules, nodes) {
+        let file = if r.allow {
+            "devices.allow"
+        } else {
+            "devices.deny"
+        };
+        out.push(w("devices", file, r.v1_line()));
+    }
+    out
+}
+
+fn from_config(r: &LinuxDeviceCgroup) -> DeviceRule {
+    let kind = match r.typ() {
         Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => 'c',
         Some(LinuxDeviceType::B) => 'b',
         Some(LinuxDeviceType::P) => 'p',
         Some(LinuxDeviceType::A) | None => 'a',
     };
-    if t == 'a' {
-        return "a".into();
-    }
-    let num = |n: Option<i64>| {
-        n.filter(|n| *n >= 0)
-            .map_or("*".to_string(), |n| n.to_string())
-    };
+    let num = |n: Option<i64>| n.and_then(|n| u32::try_from(n).ok());
     let access = r
         .access()
         .clone()
         .filter(|a| !a.is_empty())
         .unwrap_or_else(|| "rwm".into());
-    format!("{t} {}:{} {access}", num(r.major()), num(r.minor()))
+    DeviceRule {
+        allow: r.allow(),
+        kind,
+        major: num(r.major()),
+        minor: num(r.minor()),
+        access: if kind == 'a' { "rwm".into() } else { access },
+    }
 }

@@ -3,11 +3,12 @@
 
 use crate::error::{Error, Result};
 
+pub mod bpf;
 mod devices;
 mod v1;
 mod v2;
 
-pub use devices::{v1_device_rules, DEFAULT_ALLOW};
+pub use devices::{device_rules, v1_device_rules, DeviceRule, DEFAULT_ALLOW};
 pub use v1::v1_writes;
 pub use v2::{v2_writes, V2_CONTROLLERS};
 
