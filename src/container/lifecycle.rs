@@ -81,6 +81,23 @@ fn make_cgroup(plan: &Plan, host: &Host) -> Result<(Cgroup, Vec<String>)> {
         },
         Err(e) => return Err(e),
     };
+    // A pre-existing cgroup with processes in it belongs to someone else (runc refuses too).
+    let others = if cgroup.owns_leaf() {
+        Vec::new()
+    } else {
+        cgroup.procs()
+    };
+    if !others.is_empty() {
+        let dir = cgroup
+            .dirs()
+            .first()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        return Err(Error::State(format!(
+            "cgroup {dir} is not empty: it has {} processes",
+            others.len()
+        )));
+    }
     match cgroup.apply(&plan.cgroup.writes) {
         Ok(skipped) => notes.extend(skipped),
         Err(e) => {
@@ -242,7 +259,7 @@ pub fn kill(store: &Store, id: &str, sig: i32, all: bool) -> Result<()> {
     if current(&entry, &saved) == Status::Stopped {
         return Err(Error::State("container not running".into()));
     }
-    if all && !matches!(saved.cgroup, Cgroup::None { .. }) {
+    if all && saved.cgroup.owns_leaf() {
         return saved.cgroup.kill_all(sig);
     }
     process::kill_raw(saved.pid, sig).map_err(|e| match e.errno() {
@@ -280,8 +297,11 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
             )))
         }
     }
-    // Processes that outlived init (joined by exec, or without a pid namespace).
-    saved.cgroup.kill_all(libc::SIGKILL)?;
+    // Processes that outlived init (joined by exec, or without a pid namespace);
+    // only in a cgroup we made, never in a shared, pre-existing one.
+    if saved.cgroup.owns_leaf() {
+        saved.cgroup.kill_all(libc::SIGKILL)?;
+    }
     saved.cgroup.destroy()?;
     let state = saved.oci_state(Status::Stopped);
     entry.remove()?;

@@ -45,7 +45,7 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool, keep: bo
 
 /// Every signal that is forwarded to the container (all but those that cannot
 /// be caught or that signal our own faults).
-pub(super) fn signal_mask() -> SigSet {
+pub fn signal_mask() -> SigSet {
     let mut mask = SigSet::all();
     for s in [
         Signal::SIGKILL,

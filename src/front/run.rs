@@ -38,6 +38,11 @@ fn new_id() -> Result<String> {
 
 /// Run a container in the foreground and return the exit status to use.
 pub fn run(store: &Store, opts: &RunOptions) -> Result<i32> {
+    // Ctrl-C or SIGTERM from here on is forwarded to the container (or, before
+    // it exists, delivered after the cleanup below), never half-way through it.
+    crate::container::run::signal_mask()
+        .thread_block()
+        .map_err(|e| Error::sys("sigprocmask", "nook run", e))?;
     let digest = store.resolve(&opts.image)?;
     let rec = store.image(&digest)?;
     let cfg = std::fs::read(store.blob_path(&rec.config))
@@ -91,19 +96,13 @@ fn run_in(
     };
     match crate::container::run(&runtime, id, &create, false, false) {
         Ok(code) => Ok(code),
-        Err(e) => {
-            let msg = e.to_string();
-            if msg.contains("executable file not found")
-                || msg.contains("no such file or directory")
-            {
-                eprintln!("nook: {}", e.one_line());
-                Ok(127)
-            } else if msg.contains("permission denied") {
-                eprintln!("nook: {}", e.one_line());
-                Ok(126)
-            } else {
-                Err(e)
-            }
+        // The runtime's own wording for a command that cannot be run (docker's 127/126).
+        Err(Error::Child(msg)) if msg.starts_with("unable to start container process: exec:") => {
+            eprintln!("nook: {msg}");
+            let missing = msg.contains("executable file not found")
+                || msg.contains("no such file or directory");
+            Ok(if missing { 127 } else { 126 })
         }
+        Err(e) => Err(e),
     }
 }

@@ -21,7 +21,11 @@ pub fn is_sealed_copy() -> bool {
 /// and environment. Returns only on failure. File descriptors are kept
 /// (the copy's own fd is close-on-exec).
 pub fn reexec_sealed() -> Result<std::convert::Infallible> {
-    let fd = memfd_create(NAME, MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)
+    // MFD_EXEC (kernel 6.3+) keeps it executable where vm.memfd_noexec is set; older
+    // kernels refuse the flag with EINVAL, and their memfds are executable anyway.
+    let base = MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING;
+    let fd = memfd_create(NAME, base | MFdFlags::from_bits_retain(libc::MFD_EXEC))
+        .or_else(|_| memfd_create(NAME, base))
         .sys("memfd_create", NAME)?;
     let mut src = std::fs::File::open("/proc/self/exe")
         .map_err(|e| Error::io("open", "/proc/self/exe", e))?;

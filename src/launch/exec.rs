@@ -28,6 +28,8 @@ pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
 fn setup(req: &Request, chan: &Channel) -> Result<Vec<String>> {
     let p = &req.plan.process;
     process::setsid()?;
+    // The container's session keyring, not the caller's (as runc's exec).
+    process::join_session_keyring(&format!("_ses.{}", req.plan.id))?;
     if p.terminal {
         setup_terminal(req, chan, false)?;
     }

@@ -137,13 +137,24 @@ impl Cgroup {
             Cgroup::V1 { created, .. } | Cgroup::V2 { created, .. } => created,
             Cgroup::None { .. } => return Ok(()),
         };
-        for dir in self.dirs() {
+        // Sub-cgroups are removed only below a leaf we made: never someone else's tree.
+        for dir in self.dirs().into_iter().filter(|d| created.contains(d)) {
             fs::remove_subtree(&dir)?;
         }
         for dir in created.iter().rev() {
             fs::remove_dir(dir)?;
         }
         Ok(())
+    }
+
+    /// Did we make every leaf directory? Only then is everything in it the container's.
+    pub fn owns_leaf(&self) -> bool {
+        match self {
+            Cgroup::V1 { created, .. } | Cgroup::V2 { created, .. } => {
+                self.dirs().iter().all(|d| created.contains(d))
+            }
+            Cgroup::None { .. } => false,
+        }
     }
 
     /// The leaf directories (one per hierarchy).

@@ -87,9 +87,14 @@ pub fn freeze(dirs: &[(String, PathBuf)], frozen: bool) -> Result<()> {
     })?;
     let want = if frozen { "FROZEN" } else { "THAWED" };
     fs::write(&dir.join("freezer.state"), want)?;
-    fs::wait_for("freezer.state", || {
+    let res = fs::wait_for("freezer.state", || {
         fs::read(&dir.join("freezer.state")).as_deref() == Some(want)
-    })
+    });
+    if res.is_err() && frozen {
+        // Never leave a cgroup half-frozen behind an error.
+        let _ = fs::write(&dir.join("freezer.state"), "THAWED");
+    }
+    res
 }
 
 pub fn is_frozen(dirs: &[(String, PathBuf)]) -> bool {

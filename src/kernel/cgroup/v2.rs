@@ -40,10 +40,13 @@ fn enable_controllers(dir: &Path) -> Result<()> {
         .filter(|c| !enabled.split_whitespace().any(|e| e == *c))
         .map(|c| format!("+{c}"))
         .collect();
-    if missing.is_empty() {
-        return Ok(());
+    // One at a time, and failures tolerated: an ancestor we did not create may
+    // hold processes (EBUSY) or refuse one controller; the leaf's own writes
+    // then say precisely what is missing.
+    for c in missing {
+        let _ = fs::write(&dir.join("cgroup.subtree_control"), &c);
     }
-    fs::write(&dir.join("cgroup.subtree_control"), &missing.join(" "))
+    Ok(())
 }
 
 pub fn apply(dir: &Path, writes: &[Write]) -> Result<NotApplied> {
@@ -76,7 +79,11 @@ pub fn apply(dir: &Path, writes: &[Write]) -> Result<NotApplied> {
 
 pub fn freeze(dir: &Path, frozen: bool) -> Result<()> {
     fs::write(&dir.join("cgroup.freeze"), if frozen { "1" } else { "0" })?;
-    fs::wait_for("cgroup.events frozen", || is_frozen(dir) == frozen)
+    let res = fs::wait_for("cgroup.events frozen", || is_frozen(dir) == frozen);
+    if res.is_err() && frozen {
+        let _ = fs::write(&dir.join("cgroup.freeze"), "0");
+    }
+    res
 }
 
 pub fn is_frozen(dir: &Path) -> bool {

@@ -51,7 +51,16 @@ pub fn path(cgroups_path: Option<&str>, id: &str) -> Result<CgroupPath> {
         ));
     }
     if p.starts_with('/') {
-        return Ok(CgroupPath::Absolute(p.trim_end_matches('/').to_string()));
+        let trimmed = p.trim_end_matches('/');
+        if trimmed.split('/').all(|c| c.is_empty() || c == ".") {
+            return Err(Error::config(
+                "linux.cgroupsPath",
+                format!(
+                    "{p:?} is the root of the hierarchy: a container needs a cgroup of its own"
+                ),
+            ));
+        }
+        return Ok(CgroupPath::Absolute(trimmed.to_string()));
     }
     let parts: Vec<&str> = p.split(':').collect();
     if parts.len() == 3 {

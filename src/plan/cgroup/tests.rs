@@ -30,6 +30,10 @@ fn paths_relative_absolute_and_systemd() {
         path(Some(":nook:c1"), "c1").unwrap(),
         CgroupPath::Absolute("/system.slice/nook-c1.scope".into())
     );
+    assert!(path(Some("/"), "c")
+        .unwrap_err()
+        .to_string()
+        .contains("root of the hierarchy"));
     assert!(path(Some("/a/../b"), "c")
         .unwrap_err()
         .to_string()
