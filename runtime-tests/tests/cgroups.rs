@@ -151,7 +151,8 @@ fn memory_limit_oom_kills_and_events_report_it() {
     }
     let (rt, b) = (Runtime::under_test(), Bundle::new());
     let hog =
-        "(x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo ${#x}); echo survived; sleep 100";
+        // The hog volunteers as the OOM killer's victim, so init (the shell) survives.
+        "(echo 1000 > /proc/self/oom_score_adj; x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo ${#x}); echo survived; sleep 100";
     let id = detached(
         &rt,
         &b,
