@@ -3,6 +3,7 @@
 //! Data flows in one direction: `cli → spec → plan → launch → kernel`.
 //! See `docs/architecture.md` for the shape and the init recipe.
 
+pub mod calendar;
 pub mod cli;
 pub mod container;
 pub mod error;

@@ -116,16 +116,7 @@ pub fn rfc3339_now() -> String {
 pub fn rfc3339(secs: i64, nanos: u32) -> String {
     let days = secs.div_euclid(86400);
     let sod = secs.rem_euclid(86400);
-    // Civil-from-days (proleptic Gregorian), after H. Hinnant's published algorithm.
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z.rem_euclid(146097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    let (y, m, d) = crate::calendar::civil(days);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
         sod / 3600,
