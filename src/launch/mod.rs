@@ -10,7 +10,7 @@
 //! the start gate (exec.fifo). The message flow is drawn in `channel.rs`.
 //! `exec` uses the same roles: the intermediate joins the namespaces of the
 //! container's init, and its child (exec.rs) sets up identity and execs.
-//! Every file here but `clone.rs` forbids `unsafe`.
+//! Every file here but `clone.rs` starts with `#![forbid(unsafe_code)]`.
 
 pub mod channel;
 pub mod clone;
