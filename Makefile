@@ -85,14 +85,15 @@ test-engines: engine-deps build fixtures
 	NOOK_TEST_MODE=root NOOK_SKIP_LOG=$(SKIP_LOG) $(CARGO) test -p runtime-tests --test engines -- --include-ignored --test-threads=1
 
 # cgroup v2 suite: built on the host, each test binary run in a qemu guest that is a pure
-# cgroup v2 host (scripts/run-in-vm.sh as cargo's runner; docs/vm.md).
+# cgroup v2 host (scripts/run-in-vm.sh as cargo's runner; docs/vm.md). The whole checkout is
+# shared: the guest sees the host's / read-only but not its /tmp, where a clone may live.
 test-cgroup2:
 	@if [ ! -f runtime-tests/tests/cgroup_v2.rs ]; then \
 	  mkdir -p target; echo "SKIP test-cgroup2: runtime-tests/tests/cgroup_v2.rs not written yet" | tee -a $(SKIP_LOG); \
 	else \
 	  $(MAKE) vm-deps build fixtures && \
 	  $(CARGO) test -p runtime-tests --test cgroup_v2 --no-run && \
-	  CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=$(CURDIR)/scripts/run-in-vm.sh VM_RW=$(CURDIR)/target \
+	  CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=$(CURDIR)/scripts/run-in-vm.sh VM_RW=$(CURDIR) \
 	    NOOK_TEST_MODE=root NOOK_SKIP_LOG=$(SKIP_LOG) VM_TIMEOUT=1500 $(CARGO) test -p runtime-tests --test cgroup_v2 -- --include-ignored; \
 	fi
 
