@@ -78,7 +78,7 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
     }
     let launched = launch::create(&req)?;
     if let Some(p) = &opts.pid_file {
-        super::lifecycle::write_pid_file(p, launched.pid)?;
+        super::create::write_pid_file(p, launched.pid)?;
     }
     if opts.detach {
         return Ok(0);

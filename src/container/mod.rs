@@ -4,6 +4,7 @@
 
 pub mod cgroups;
 mod console;
+pub mod create;
 pub mod exec;
 pub mod hooks;
 pub mod lifecycle;
@@ -11,6 +12,7 @@ pub mod run;
 pub mod state;
 pub mod store;
 
+pub use create::{create, CreateOptions};
 pub use lifecycle::*;
 pub use run::run;
 pub use state::{Saved, Status};

@@ -3,7 +3,8 @@
 //! when it has one and no console socket was given).
 
 use super::console::{copy_winsize, pump, RawGuard};
-use super::lifecycle::{create, delete, start, CreateOptions};
+use super::create::{create, CreateOptions};
+use super::lifecycle::{delete, start};
 use super::store::Store;
 use crate::error::{Error, Result, SysResult};
 use crate::kernel::process;

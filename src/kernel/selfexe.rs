@@ -30,12 +30,23 @@ pub fn reexec_sealed() -> Result<std::convert::Infallible> {
     let mut src = std::fs::File::open("/proc/self/exe")
         .map_err(|e| Error::io("open", "/proc/self/exe", e))?;
     let mut dst = std::fs::File::from(fd);
-    std::io::copy(&mut src, &mut dst).map_err(|e| Error::io("copy", "/proc/self/exe", e))?;
+    // A plain read/write copy: std::io::copy would splice, and pages still
+    // referenced by a pipe make F_SEAL_WRITE fail with EBUSY.
+    copy_plain(&mut src, &mut dst).map_err(|e| Error::io("copy", "/proc/self/exe", e))?;
     let seals = SealFlag::F_SEAL_SEAL
         | SealFlag::F_SEAL_SHRINK
         | SealFlag::F_SEAL_GROW
         | SealFlag::F_SEAL_WRITE;
-    nix::fcntl::fcntl(&dst, FcntlArg::F_ADD_SEALS(seals)).sys("fcntl(F_ADD_SEALS)", NAME)?;
+    let mut tries = 0;
+    loop {
+        match nix::fcntl::fcntl(&dst, FcntlArg::F_ADD_SEALS(seals)) {
+            Err(nix::errno::Errno::EBUSY) if tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            other => break other.map(drop).sys("fcntl(F_ADD_SEALS)", NAME)?,
+        }
+    }
     let args: Vec<CString> = std::env::args_os()
         .filter_map(|a| CString::new(a.as_bytes()).ok())
         .collect();
@@ -43,4 +54,15 @@ pub fn reexec_sealed() -> Result<std::convert::Infallible> {
         .filter_map(|(k, v)| CString::new([k.as_bytes(), b"=", v.as_bytes()].concat()).ok())
         .collect();
     nix::unistd::fexecve(&dst, &args, &env).sys("fexecve", NAME)
+}
+
+fn copy_plain(src: &mut impl std::io::Read, dst: &mut impl std::io::Write) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = src.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        dst.write_all(&buf[..n])?;
+    }
 }
