@@ -202,6 +202,29 @@ fn update_changes_live_limits() {
 }
 
 #[test]
+fn update_raises_memory_and_swap_together() {
+    need_v1!();
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    let id = detached(
+        &rt,
+        &b,
+        json!({"memory": {"limit": 33554432, "swap": 33554432}}),
+        "sleep 100",
+    );
+    rt.exec(&["update", "--memory", "128m", "--memory-swap", "256m", &id])
+        .ok();
+    let s = stats(&rt, &id);
+    assert_eq!(s["data"]["memory"]["usage"]["limit"], 134217728, "{s}");
+    assert_eq!(s["data"]["memory"]["swap"]["limit"], 268435456, "{s}");
+    rt.exec(&["update", "--memory", "16m", "--memory-swap", "24m", &id])
+        .ok();
+    assert_eq!(
+        stats(&rt, &id)["data"]["memory"]["usage"]["limit"],
+        16777216
+    );
+}
+
+#[test]
 fn update_below_usage_is_a_one_line_error() {
     need_v1!();
     if is_runc() {

@@ -54,9 +54,31 @@ pub fn dir_of<'a>(dirs: &'a [(String, PathBuf)], controller: &str) -> Option<&'a
         .map(|(_, d)| d)
 }
 
+/// The kernel keeps memory.limit_in_bytes <= memory.memsw.limit_in_bytes at every
+/// moment: when the new memory limit is above the current memsw limit (raising
+/// both), memsw must be written first; otherwise (lowering) memory first.
+fn memory_order<'a>(dirs: &[(String, PathBuf)], writes: &'a [Write]) -> Vec<&'a Write> {
+    let mut order: Vec<&Write> = writes.iter().collect();
+    let pos = |f: &str| order.iter().position(|w| w.file == f);
+    if let (Some(l), Some(s), Some(dir)) = (
+        pos("memory.limit_in_bytes"),
+        pos("memory.memsw.limit_in_bytes"),
+        dir_of(dirs, "memory"),
+    ) {
+        let current: i64 = fs::read(&dir.join("memory.memsw.limit_in_bytes"))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(i64::MAX);
+        let new: i64 = order[l].value.parse().unwrap_or(-1);
+        if (new < 0 || new > current) && s > l {
+            order.swap(l, s);
+        }
+    }
+    order
+}
+
 pub fn apply(dirs: &[(String, PathBuf)], writes: &[Write]) -> Result<NotApplied> {
     let mut not_applied = Vec::new();
-    for w in writes {
+    for w in memory_order(dirs, writes) {
         let Some(dir) = dir_of(dirs, w.controller) else {
             not_applied.push(format!(
                 "{} = {}: the {} controller is not mounted",

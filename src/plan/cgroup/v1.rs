@@ -7,8 +7,8 @@ use oci_spec::runtime::LinuxResources;
 pub fn v1_writes(r: &LinuxResources) -> Vec<Write> {
     let mut out = Vec::new();
     if let Some(m) = r.memory() {
-        // Raising: memsw first would fail below the limit; lowering the other way round.
-        // Setting memory first then memsw works when memsw >= memory, which runc requires.
+        // Memory, then memsw; the kernel backend swaps the two when the new memory
+        // limit is above the current memsw limit (it keeps memory <= memsw at all times).
         if let Some(l) = m.limit() {
             out.push(w("memory", "memory.limit_in_bytes", l));
         }
