@@ -180,3 +180,41 @@ fn exec_report_equals_runcs() {
     let c = pick(&exec_probe(&runc, &id2, &flags, &[]));
     assert_eq!(a, c, "exec reports differ (nook, runc)");
 }
+
+#[test]
+fn exec_joins_the_containers_user_namespace() {
+    if mode() == Mode::Userns {
+        skip!("only uid 0 is mapped here: a container user namespace cannot map 100000");
+    }
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    b.save_with(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        for m in c["mounts"].as_array_mut().unwrap() {
+            if let Some(o) = m.get_mut("options").and_then(Value::as_array_mut) {
+                o.retain(|x| !x.as_str().unwrap_or("").starts_with("gid="));
+            }
+        }
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|m| m["destination"] != "/sys/fs/cgroup");
+        c["process"]["args"] = json!(["/probe", "sleep", "300"]);
+    });
+    let id = rt.new_id();
+    rt.run_saved(&b, &id, &["--detach"]).ok();
+    let r = exec_probe(&rt, &id, &[], &[]);
+    let pid = init_pid(&rt, &id);
+    let want = std::fs::metadata(format!("/proc/{pid}/ns/user"))
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+        .unwrap();
+    assert_eq!(
+        r["namespaces"]["user"], want,
+        "the container's user namespace"
+    );
+    assert_eq!(r["uid"], json!([0, 0, 0, 0]), "root inside: {}", r["uid"]);
+}

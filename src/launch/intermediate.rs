@@ -45,23 +45,45 @@ fn run(req: &Request, chan: &Channel) -> Result<()> {
     chan.send(&Msg::InitPid { pid })
 }
 
-/// exec: join each namespace the container has, from its init (user first).
+/// exec: join each namespace the container has, from its init. All are opened
+/// first (once the mount namespace is joined, /proc/<init> means something
+/// else). With our own privileges first: a namespace owned by the host's user
+/// namespace (a CNI netns given by path) cannot be joined from inside the
+/// container's; then the user namespace; then whatever needed it.
 fn join_container(plan: &crate::plan::Plan, init: i32) -> Result<()> {
+    let mut opened = Vec::new();
     for ns in plan.namespaces.iter().filter(|n| n.kind != NsKind::Time) {
-        let path = std::path::PathBuf::from(format!("/proc/{init}/ns/{}", ns.kind.proc_name()));
+        let name = ns.kind.proc_name();
+        let path = std::path::PathBuf::from(format!("/proc/{init}/ns/{name}"));
         // A namespace shared with us (same inode) need not, and sometimes may not, be joined.
-        let same = std::fs::metadata(&path)
-            .ok()
-            .zip(std::fs::metadata(format!("/proc/self/ns/{}", ns.kind.proc_name())).ok())
-            .is_some_and(|(a, b)| {
-                std::os::unix::fs::MetadataExt::ino(&a) == std::os::unix::fs::MetadataExt::ino(&b)
-            });
-        if !same {
-            namespace::join(&path, ns.kind.flag())
-                .context(|| format!("joining the container's {} namespace", ns.kind.proc_name()))?;
+        let ino = |p: &std::path::Path| {
+            std::fs::metadata(p)
+                .ok()
+                .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+        };
+        if ino(&path).is_some()
+            && ino(&path) == ino(std::path::Path::new(&format!("/proc/self/ns/{name}")))
+        {
+            continue;
+        }
+        opened.push((ns.kind, namespace::open_ns(&path)?, path));
+    }
+    let join = |(kind, fd, path): &(NsKind, std::os::fd::OwnedFd, std::path::PathBuf)| {
+        namespace::join_fd(fd, kind.flag(), path)
+            .context(|| format!("joining the container's {} namespace", kind.proc_name()))
+    };
+    let mut later = Vec::new();
+    for entry in opened.iter().filter(|(k, _, _)| *k != NsKind::User) {
+        match join(entry) {
+            Ok(()) => {}
+            Err(e) if e.errno() == Some(nix::errno::Errno::EPERM) => later.push(entry),
+            Err(e) => return Err(e),
         }
     }
-    Ok(())
+    for entry in opened.iter().filter(|(k, _, _)| *k == NsKind::User) {
+        join(entry)?;
+    }
+    later.into_iter().try_for_each(join)
 }
 
 /// create: join namespaces given by path, create the new ones.
