@@ -111,7 +111,24 @@ pub fn shares_to_weight(shares: u64) -> u64 {
     1 + (shares.clamp(2, 262144) - 2) * 9999 / 262142
 }
 
-pub(super) fn pids_value(limit: i64) -> String {
+/// cpuset.cpus and cpuset.mems: the same files on v1 and v2.
+pub(super) fn cpuset_writes(c: &oci_spec::runtime::LinuxCpu, out: &mut Vec<Write>) {
+    if let Some(cpus) = c.cpus().as_ref().filter(|s| !s.is_empty()) {
+        out.push(w("cpuset", "cpuset.cpus", cpus));
+    }
+    if let Some(mems) = c.mems().as_ref().filter(|s| !s.is_empty()) {
+        out.push(w("cpuset", "cpuset.mems", mems));
+    }
+}
+
+/// pids.max: the same file on v1 and v2.
+pub(super) fn pids_writes(r: &oci_spec::runtime::LinuxResources, out: &mut Vec<Write>) {
+    if let Some(p) = r.pids() {
+        out.push(w("pids", "pids.max", pids_value(p.limit())));
+    }
+}
+
+fn pids_value(limit: i64) -> String {
     if limit > 0 {
         limit.to_string()
     } else {

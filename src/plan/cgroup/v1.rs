@@ -1,6 +1,6 @@
 //! Values for cgroup v1 files.
 
-use super::{pids_value, w, Write};
+use super::{cpuset_writes, pids_writes, w, Write};
 use oci_spec::runtime::LinuxResources;
 
 /// The writes for a v1 (or hybrid) host, in a safe order.
@@ -44,16 +44,9 @@ pub fn v1_writes(r: &LinuxResources) -> Vec<Write> {
         if let Some(rt) = c.realtime_runtime().filter(|r| *r != 0) {
             out.push(w("cpu", "cpu.rt_runtime_us", rt));
         }
-        if let Some(cpus) = c.cpus().as_ref().filter(|s| !s.is_empty()) {
-            out.push(w("cpuset", "cpuset.cpus", cpus));
-        }
-        if let Some(mems) = c.mems().as_ref().filter(|s| !s.is_empty()) {
-            out.push(w("cpuset", "cpuset.mems", mems));
-        }
+        cpuset_writes(c, &mut out);
     }
-    if let Some(p) = r.pids() {
-        out.push(w("pids", "pids.max", pids_value(p.limit())));
-    }
+    pids_writes(r, &mut out);
     if let Some(b) = r.block_io() {
         if let Some(wt) = b.weight() {
             out.push(w("blkio", "blkio.weight", wt));

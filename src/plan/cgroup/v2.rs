@@ -1,6 +1,6 @@
 //! Values for cgroup v2 files.
 
-use super::{pids_value, shares_to_weight, w, Write};
+use super::{cpuset_writes, pids_writes, shares_to_weight, w, Write};
 use crate::error::{Error, Result};
 use oci_spec::runtime::LinuxResources;
 
@@ -46,16 +46,9 @@ pub fn v2_writes(r: &LinuxResources) -> Result<Vec<Write>> {
         if let Some(i) = c.idle() {
             out.push(w("cpu", "cpu.idle", i));
         }
-        if let Some(cpus) = c.cpus().as_ref().filter(|s| !s.is_empty()) {
-            out.push(w("cpuset", "cpuset.cpus", cpus));
-        }
-        if let Some(mems) = c.mems().as_ref().filter(|s| !s.is_empty()) {
-            out.push(w("cpuset", "cpuset.mems", mems));
-        }
+        cpuset_writes(c, &mut out);
     }
-    if let Some(p) = r.pids() {
-        out.push(w("pids", "pids.max", pids_value(p.limit())));
-    }
+    pids_writes(r, &mut out);
     if let Some(b) = r.block_io() {
         if let Some(wt) = b.weight() {
             out.push(w("io", "io.bfq.weight", wt));
