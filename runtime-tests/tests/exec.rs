@@ -218,3 +218,70 @@ fn exec_joins_the_containers_user_namespace() {
     );
     assert_eq!(r["uid"], json!([0, 0, 0, 0]), "root inside: {}", r["uid"]);
 }
+
+/// What exec sees when the bundle's config.json changed after create: its
+/// namespaces (from the container) and its process defaults (from the bundle as
+/// it is now, runc's rule), under nook and runc alike.
+fn exec_after_bundle_edit(rt: &Runtime) -> Value {
+    let b = Bundle::new();
+    let id = sleeper(rt, &b);
+    let pid = init_pid(rt, &id);
+    b.save_with(|c| {
+        c["process"]["env"].as_array_mut().unwrap().push(json!("EDITED=1"));
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "uts" && n["type"] != "ipc");
+    });
+    let r = exec_probe(rt, &id, &[], &[]);
+    let same = |ns: &str| {
+        let want = std::fs::metadata(format!("/proc/{pid}/ns/{ns}"))
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+            .unwrap();
+        r["namespaces"][ns] == want
+    };
+    let edited = r["env"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("EDITED=1"));
+    json!({"uts joined": same("uts"), "ipc joined": same("ipc"), "env from the bundle now": edited})
+}
+
+#[test]
+fn exec_takes_namespaces_from_create_and_process_from_the_bundle() {
+    let got = exec_after_bundle_edit(&Runtime::under_test());
+    assert_eq!(
+        got,
+        json!({"uts joined": true, "ipc joined": true, "env from the bundle now": true})
+    );
+    if !is_runc() {
+        assert_eq!(got, exec_after_bundle_edit(&Runtime::runc()), "runc differs");
+    }
+}
+
+#[test]
+fn exec_joins_the_containers_time_namespace() {
+    if !std::path::Path::new("/proc/self/ns/time").exists() {
+        skip!("this kernel has no time namespaces");
+    }
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    b.save_with(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "time"}));
+        c["process"]["args"] = json!(["/probe", "sleep", "300"]);
+    });
+    let id = rt.new_id();
+    rt.run_saved(&b, &id, &["--detach"]).ok();
+    let pid = init_pid(&rt, &id);
+    let want = std::fs::metadata(format!("/proc/{pid}/ns/time"))
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+        .unwrap();
+    let host = std::fs::metadata("/proc/self/ns/time")
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+        .unwrap();
+    assert_ne!(want, host, "the container has its own time namespace");
+    let r = exec_probe(&rt, &id, &[], &[]);
+    assert_eq!(r["namespaces"]["time"], want, "exec joined it");
+}

@@ -59,9 +59,12 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
     }
     let entry = store.claim(id)?;
     let made = make_cgroup(&plan, &host).and_then(|(cgroup, notes)| {
-        create_in(&entry, &plan, opts, &host, cgroup.clone(), notes).inspect_err(|_| {
-            let _ = cgroup.destroy();
-        })
+        entry
+            .save_config(&spec)
+            .and_then(|_| create_in(&entry, &plan, opts, &host, cgroup.clone(), notes))
+            .inspect_err(|_| {
+                let _ = cgroup.destroy();
+            })
     });
     made.inspect_err(|_| {
         let _ = std::fs::remove_dir_all(&entry.dir);
