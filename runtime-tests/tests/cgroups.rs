@@ -343,3 +343,64 @@ fn device_rules_need_real_root_and_say_so() {
         "{state}"
     );
 }
+
+/// `exec --cgroup memory:sub` under `rt`: the memory and pids lines of the
+/// exec'd process's /proc/self/cgroup, relative to init's.
+fn exec_in_sub_cgroup(rt: &Runtime) -> Value {
+    let b = Bundle::new();
+    let id = detached(rt, &b, json!({"pids": {"limit": 10}}), "sleep 100");
+    let pid = rt.state_json(&id)["pid"].as_i64().expect("pid");
+    let init = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let line_of = |text: &str, ctrl: &str| {
+        text.lines()
+            .find(|l| {
+                l.split(':')
+                    .nth(1)
+                    .unwrap_or("")
+                    .split(',')
+                    .any(|c| c == ctrl)
+            })
+            .map(|l| l.splitn(3, ':').nth(2).unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let mem = line_of(&init, "memory");
+    std::fs::create_dir(format!("/sys/fs/cgroup/memory{mem}/sub")).unwrap();
+    let out = rt.exec(&[
+        "exec",
+        "--cgroup",
+        "memory:sub",
+        &id,
+        "cat",
+        "/proc/self/cgroup",
+    ]);
+    out.ok();
+    let missing = rt.exec(&["exec", "--cgroup", "memory:nosuch", &id, "true"]);
+    rt.exec(&["delete", "--force", &id]).ok();
+    assert!(
+        cgroups_named(&id).is_empty(),
+        "left: {:?}",
+        cgroups_named(&id)
+    );
+    assert_nothing_left(&b, rt, &id);
+    json!({
+        "memory": line_of(&out.stdout, "memory").strip_prefix(&mem).map(str::to_string),
+        "pids same as init": line_of(&out.stdout, "pids") == line_of(&init, "pids"),
+        "missing sub-cgroup refused": missing.status != 0,
+    })
+}
+
+#[test]
+fn exec_cgroup_runs_in_a_sub_cgroup() {
+    need_v1!();
+    if mode() == Mode::Userns {
+        skip!("no cgroups in a user namespace here: --cgroup has nothing to name");
+    }
+    let got = exec_in_sub_cgroup(&Runtime::under_test());
+    assert_eq!(
+        got,
+        json!({"memory": "/sub", "pids same as init": true, "missing sub-cgroup refused": true})
+    );
+    if !is_runc() {
+        assert_eq!(got, exec_in_sub_cgroup(&Runtime::runc()), "runc differs");
+    }
+}

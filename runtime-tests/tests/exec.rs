@@ -227,7 +227,10 @@ fn exec_after_bundle_edit(rt: &Runtime) -> Value {
     let id = sleeper(rt, &b);
     let pid = init_pid(rt, &id);
     b.save_with(|c| {
-        c["process"]["env"].as_array_mut().unwrap().push(json!("EDITED=1"));
+        c["process"]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("EDITED=1"));
         c["linux"]["namespaces"]
             .as_array_mut()
             .unwrap()
@@ -240,10 +243,7 @@ fn exec_after_bundle_edit(rt: &Runtime) -> Value {
             .unwrap();
         r["namespaces"][ns] == want
     };
-    let edited = r["env"]
-        .as_array()
-        .unwrap()
-        .contains(&json!("EDITED=1"));
+    let edited = r["env"].as_array().unwrap().contains(&json!("EDITED=1"));
     json!({"uts joined": same("uts"), "ipc joined": same("ipc"), "env from the bundle now": edited})
 }
 
@@ -255,7 +255,11 @@ fn exec_takes_namespaces_from_create_and_process_from_the_bundle() {
         json!({"uts joined": true, "ipc joined": true, "env from the bundle now": true})
     );
     if !is_runc() {
-        assert_eq!(got, exec_after_bundle_edit(&Runtime::runc()), "runc differs");
+        assert_eq!(
+            got,
+            exec_after_bundle_edit(&Runtime::runc()),
+            "runc differs"
+        );
     }
 }
 

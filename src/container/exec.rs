@@ -23,6 +23,8 @@ pub struct ExecOptions {
     pub detach: bool,
     pub inherited_fds: Vec<i32>,
     pub ignore_paused: bool,
+    /// `--cgroup`: sub-cgroups of the container's to run in.
+    pub sub_cgroups: Vec<crate::kernel::cgroup::SubCgroup>,
 }
 
 pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
@@ -53,6 +55,7 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
     // may have changed since). The process defaults: the bundle's config.json
     // as it is now, as runc takes them (the saved one if the bundle is gone).
     let mut spec = entry.load_config(&saved.bundle)?;
+    let cgroup = saved.cgroup.for_exec(&opts.sub_cgroups, saved.pid)?;
     // Do not hold the container's lock while the process runs.
     drop(entry);
     let process = match &opts.process_file {
@@ -85,7 +88,7 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
         console_socket: opts.console_socket.clone(),
         preserved_fds: opts.inherited_fds.clone(),
         new_keyring: false,
-        cgroup: &saved.cgroup,
+        cgroup: &cgroup,
         hooks: &no_hooks,
     };
     let mask = signal_mask();
