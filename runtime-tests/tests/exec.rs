@@ -289,3 +289,49 @@ fn exec_joins_the_containers_time_namespace() {
     let r = exec_probe(&rt, &id, &[], &[]);
     assert_eq!(r["namespaces"]["time"], want, "exec joined it");
 }
+
+/// runc gives fds 0-2 to the process's user, so that a process that dropped
+/// root can reopen them (`> /dev/stdout`): init and exec alike, /dev/null left alone.
+fn stdio_owners(rt: &Runtime) -> Value {
+    let b = Bundle::new();
+    let script = "stat -L -c %u /proc/self/fd/1; echo init-ok >> /dev/stdout; sleep 300";
+    b.save_with(|c| {
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+        c["process"]["args"] = json!(["/bin/sh", "-c", script]);
+    });
+    let id = rt.new_id();
+    let run = rt.run_saved(&b, &id, &["--detach"]);
+    run.ok();
+    let init_out = || std::fs::read_to_string(&run.stdout_path).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while init_out().lines().count() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let exec = rt.exec(&[
+        "exec",
+        "--user",
+        "1000:1000",
+        &id,
+        "/bin/sh",
+        "-c",
+        "stat -L -c %u /proc/self/fd/1; echo exec-ok >> /dev/stdout",
+    ]);
+    rt.delete_force(&id).ok();
+    json!({"init": init_out().lines().collect::<Vec<_>>(),
+           "exec": exec.stdout.lines().collect::<Vec<_>>(), "exec status": exec.status})
+}
+
+#[test]
+fn stdio_belongs_to_the_processs_user_like_runc() {
+    if mode() == Mode::Userns {
+        skip!("only uid 0 is mapped here: uid 1000 cannot be used");
+    }
+    let got = stdio_owners(&Runtime::under_test());
+    assert_eq!(
+        got,
+        json!({"init": ["1000", "init-ok"], "exec": ["1000", "exec-ok"], "exec status": 0})
+    );
+    if !is_runc() {
+        assert_eq!(got, stdio_owners(&Runtime::runc()), "runc differs");
+    }
+}
