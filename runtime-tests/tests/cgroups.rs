@@ -404,3 +404,45 @@ fn exec_cgroup_runs_in_a_sub_cgroup() {
         assert_eq!(got, exec_in_sub_cgroup(&Runtime::runc()), "runc differs");
     }
 }
+
+/// On a hybrid host the container is placed in the cgroup2 tree beside the v1
+/// controllers too (as runc does): its `0::` line names its own cgroup, and
+/// `delete` removes it.
+fn unified_line(rt: &Runtime) -> Value {
+    let b = Bundle::new();
+    let id = rt.new_id();
+    let path = format!("/nook-hybrid-{id}");
+    b.save_with(|c| {
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["process"]["args"] = json!(["cat", "/proc/self/cgroup"]);
+    });
+    let out = rt.run_saved(&b, &id, &[]);
+    out.ok();
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("0::"))
+        .unwrap_or("")
+        .replace(&id, "<id>");
+    let left = std::path::Path::new("/sys/fs/cgroup/unified").join(path.trim_start_matches('/'));
+    json!({"0:: line": line, "left in unified": left.exists()})
+}
+
+#[test]
+fn hybrid_hosts_place_the_container_in_the_unified_tree_too() {
+    need_v1!();
+    if !std::path::Path::new("/sys/fs/cgroup/unified/cgroup.controllers").exists() {
+        skip!("no cgroup2 beside the v1 controllers here (not a hybrid host)");
+    }
+    if mode() == Mode::Userns {
+        skip!("no cgroups in a user namespace here");
+    }
+    let got = unified_line(&Runtime::under_test());
+    assert_eq!(
+        got,
+        json!({"0:: line": "0::/nook-hybrid-<id>", "left in unified": false})
+    );
+    if !is_runc() {
+        assert_eq!(got, unified_line(&Runtime::runc()), "runc differs");
+    }
+}

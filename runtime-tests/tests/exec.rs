@@ -128,8 +128,14 @@ fn exec_detached_writes_the_pid_file() {
         .trim()
         .parse()
         .unwrap();
-    let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    assert!(cmdline.starts_with("/probe\0sleep"), "{cmdline:?}");
+    // `exec -d` returns once the process is ready to execve (as runc's does):
+    // the execve itself may come a moment later.
+    let cmdline = || std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !cmdline().starts_with("/probe\0sleep") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(cmdline().starts_with("/probe\0sleep"), "{:?}", cmdline());
 }
 
 #[test]
