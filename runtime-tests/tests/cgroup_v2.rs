@@ -315,3 +315,30 @@ fn exec_into_a_container_whose_cgroup_has_children() {
     );
     assert_nothing_left(&b, &rt, &id);
 }
+
+/// hugepageLimits land in hugetlb.<size>.max, seen from inside (cgroup namespace).
+#[test]
+#[ignore = "needs a cgroup v2 host: make test-cgroup2 runs it in a guest"]
+fn hugetlb_limits_are_written() {
+    need_v2!();
+    let controllers = std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers").unwrap();
+    if !controllers.split_whitespace().any(|c| c == "hugetlb") {
+        skip!("this kernel has no hugetlb controller");
+    }
+    let rt = Runtime::under_test();
+    let b = bundle_with(
+        json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}),
+        "cat /sys/fs/cgroup/hugetlb.2MB.max",
+    );
+    let id = rt.new_id();
+    let out = rt.run_saved(&b, &id, &[]);
+    out.ok();
+    assert_eq!(out.stdout.trim(), "4194304");
+    if !is_runc() {
+        let runc = Runtime::runc();
+        let id2 = runc.new_id();
+        let theirs = runc.run_saved(&b, &id2, &[]);
+        theirs.ok();
+        assert_eq!(out.stdout, theirs.stdout, "runc differs");
+    }
+}

@@ -446,3 +446,47 @@ fn hybrid_hosts_place_the_container_in_the_unified_tree_too() {
         assert_eq!(got, unified_line(&Runtime::runc()), "runc differs");
     }
 }
+
+/// blockIO throttles on the host's first disk, read back from inside.
+fn blkio_throttles(rt: &Runtime, dev: (u64, u64)) -> Vec<String> {
+    let b = Bundle::new();
+    let (major, minor) = dev;
+    b.save_with(|c| {
+        c["linux"]["resources"] = json!({"blockIO": {
+            "throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 1048576}],
+            "throttleWriteIOPSDevice": [{"major": major, "minor": minor, "rate": 100}]}});
+        c["process"]["args"] = json!(["/bin/sh", "-c",
+            "cd /sys/fs/cgroup/blkio; cat blkio.throttle.read_bps_device blkio.throttle.write_iops_device blkio.throttle.write_bps_device"]);
+    });
+    let id = rt.new_id();
+    let out = rt.run_saved(&b, &id, &[]);
+    out.ok();
+    out.stdout.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn blkio_throttles_are_written_like_runcs() {
+    need_v1!();
+    if mode() == Mode::Userns {
+        skip!("no cgroups in a user namespace here");
+    }
+    let disk = std::fs::read_dir("/sys/block")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| !n.starts_with("loop") && !n.starts_with("zram") && !n.starts_with("ram"));
+    let Some(disk) = disk else {
+        skip!("no disk in /sys/block to throttle");
+    };
+    let dev = std::fs::read_to_string(format!("/sys/block/{disk}/dev")).unwrap();
+    let (ma, mi) = dev.trim().split_once(':').unwrap();
+    let dev = (ma.parse().unwrap(), mi.parse().unwrap());
+    let got = blkio_throttles(&Runtime::under_test(), dev);
+    assert_eq!(
+        got,
+        [format!("{ma}:{mi} 1048576"), format!("{ma}:{mi} 100")]
+    );
+    if !is_runc() {
+        assert_eq!(got, blkio_throttles(&Runtime::runc(), dev), "runc differs");
+    }
+}
