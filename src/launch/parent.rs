@@ -11,10 +11,16 @@ use nix::sys::signal::Signal;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
-pub fn run(req: &Request, chan: &Channel, intermediate: i32) -> Result<super::Launched> {
+/// `placed`: the intermediate was born in the container's cgroup (clone3).
+pub fn run(
+    req: &Request,
+    chan: &Channel,
+    intermediate: i32,
+    placed: bool,
+) -> Result<super::Launched> {
     let mut init: Option<i32> = None;
-    let result =
-        place(req, chan, intermediate).and_then(|_| serve(req, chan, intermediate, &mut init));
+    let result = place(req, chan, intermediate, placed)
+        .and_then(|_| serve(req, chan, intermediate, &mut init));
     if result.is_err() {
         if let Some(pid) = init {
             let _ = process::kill(pid, Signal::SIGKILL);
@@ -26,9 +32,12 @@ pub fn run(req: &Request, chan: &Channel, intermediate: i32) -> Result<super::La
     result
 }
 
-/// Put the intermediate into the container's cgroup, then let it go on.
-fn place(req: &Request, chan: &Channel, intermediate: i32) -> Result<()> {
-    req.cgroup.enter(intermediate)?;
+/// Put the intermediate into the container's cgroup (unless it was born
+/// there), then let it go on.
+fn place(req: &Request, chan: &Channel, intermediate: i32, placed: bool) -> Result<()> {
+    if !placed {
+        req.cgroup.enter(intermediate)?;
+    }
     chan.send(&Msg::Ack)
 }
 
