@@ -8,6 +8,7 @@
 #         (crun refuses the hybrid layout otherwise; the host's mounts are untouched,
 #         every runtime then sees the same pure cgroup v1), and the seccomp benchmarks;
 #   v2:   the same in the cgroup v2 qemu guest (scripts/run-in-vm.sh), fewer rounds.
+# BENCH_EXTRA="NAME=PATH ..." adds runtimes (an earlier build: before/after in one run).
 # Tables are printed and written into docs/benchmarks.md between the
 # `<!-- bench:host -->` / `<!-- bench:v2 -->` markers. Raw JSON: target/bench/.
 set -euo pipefail
@@ -17,6 +18,9 @@ out=$PWD/target/bench
 nook=$PWD/target/release/nook-runtime
 py=/usr/bin/python3
 rts=(--runtime "nook=$nook" --runtime runc=/usr/sbin/runc --runtime crun=/usr/bin/crun)
+# BENCH_EXTRA="NAME=PATH ...": more runtimes in the same run (e.g. an earlier nook build,
+# for before/after figures of a change).
+for extra in ${BENCH_EXTRA:-}; do rts+=(--runtime "$extra"); done
 
 command -v crun >/dev/null || {
 	echo "installing crun"
