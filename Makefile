@@ -12,7 +12,7 @@ VM_APT_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio
 ENGINE_APT_PACKAGES := podman containerd docker.io umoci skopeo
 SKIP_LOG := $(CURDIR)/target/test-skips.log
 
-.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns lint bench bench-images clean vm-deps test-cgroup2 engine-deps test-engines
+.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns lint bench bench-v2 bench-images clean vm-deps test-cgroup2 engine-deps test-engines
 
 # Debian packages the demo and the tests use; apt runs only when one is missing.
 deps:
@@ -107,11 +107,16 @@ test: deps
 	@echo "== skipped: $$(wc -l < $(SKIP_LOG)) (reasons in $(SKIP_LOG)) =="
 	@sort $(SKIP_LOG) | uniq -c | sort -rn | head -40
 
-# Timings, printed (never asserted): seccomp profile compile time, cold and warm; the
-# default profile's cost per syscall inside a container, nook and runc (needs root).
-bench: build fixtures
-	$(CARGO) run --quiet --release --example seccomp_bench
-	$(CARGO) run --quiet --release -p runtime-tests --example seccomp_overhead
+# Timings, printed (never asserted), one interleaved run: nook-runtime vs runc vs crun
+# (start latency, exec, peak RSS, waiting container, smallest memory limit), the floor,
+# the seccomp benchmarks; then the same in the cgroup v2 guest; then bench-images.
+# Tables go to docs/benchmarks.md (scripts/bench.sh).
+bench: build fixtures vm-deps
+	scripts/bench.sh all
+	$(MAKE) bench-images
+
+bench-v2: build fixtures vm-deps
+	scripts/bench.sh v2
 
 # Not a timed test: load + unpack of a ~100 MiB multi-layer image, nook vs umoci
 # (MiB/s and peak RSS, one run side by side). Numbers go to stdout.

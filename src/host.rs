@@ -32,9 +32,7 @@ impl Host {
             euid: nix::unistd::geteuid().as_raw(),
             egid: nix::unistd::getegid().as_raw(),
             in_userns: !is_initial_map(&uid_map),
-            cgroups: cgroup_layout(
-                &std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default(),
-            ),
+            cgroups: detect_cgroup_layout(),
             exe: std::fs::read_link("/proc/self/exe").unwrap_or_default(),
         }
     }
@@ -49,6 +47,34 @@ impl Host {
 pub fn is_initial_map(uid_map: &str) -> bool {
     let fields: Vec<&str> = uid_map.split_whitespace().collect();
     fields == ["0", "0", "4294967295"]
+}
+
+/// The cgroup layout from the filesystem types under /sys/fs/cgroup (a few
+/// statfs calls instead of a scan of every mount in mountinfo): cgroup2 there
+/// is the unified layout; else each directory that is a v1 cgroup mount (not
+/// the symlinks such as cpu -> cpu,cpuacct) is a hierarchy, in name order.
+pub fn detect_cgroup_layout() -> CgroupLayout {
+    use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC, CGROUP_SUPER_MAGIC};
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    match statfs(root) {
+        Ok(s) if s.filesystem_type() == CGROUP2_SUPER_MAGIC => return CgroupLayout::Unified,
+        Ok(_) => {}
+        Err(_) => return CgroupLayout::None,
+    }
+    let mut controllers: Vec<String> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| statfs(&e.path()).is_ok_and(|s| s.filesystem_type() == CGROUP_SUPER_MAGIC))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    controllers.sort();
+    if controllers.is_empty() {
+        CgroupLayout::None
+    } else {
+        CgroupLayout::Legacy { controllers }
+    }
 }
 
 /// Read the cgroup layout from mountinfo text.

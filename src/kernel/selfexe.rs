@@ -1,26 +1,154 @@
-//! Running the runtime from a sealed in-memory copy of its binary, so that no
-//! process inside a container can ever reach the host's binary through
-//! /proc/<pid>/exe and overwrite it (the CVE-2019-5736 class).
+//! Running the runtime from a sealed view of its binary, so that no process
+//! inside a container can ever reach the host's binary through /proc/<pid>/exe
+//! and overwrite it (the CVE-2019-5736 class).
+//!
+//! Fast path (real root, kernel 5.2+): re-exec through a detached, read-only
+//! overlayfs mount whose only layers are the binary's directory and an empty
+//! detached tmpfs (an overlay without an upper layer needs two). An overlay without an upper layer
+//! can never be made writable (not even by a remount with CAP_SYS_ADMIN), the
+//! mount is in no mount namespace so nothing can reach it except through the
+//! process's own exe link, and the page cache is the host file's (no copy,
+//! nothing charged per container). Fallback (user namespaces, old kernels, odd
+//! paths): copy the binary into a sealed memfd, as runc 1.1 does.
 
 use crate::error::{Error, Result, SysResult};
 use nix::fcntl::{FcntlArg, SealFlag};
 use nix::sys::memfd::{memfd_create, MFdFlags};
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
 /// The memfd's name, as /proc/<pid>/exe shows it: `/memfd:nook-sealed (deleted)`.
 const NAME: &str = "nook-sealed";
+/// Set for the re-exec'd process (and removed by it at once): with the checks
+/// on the file below, tells it that it already runs from the sealed view.
+const MARK: &str = "_NOOK_SEALED_EXE";
 
-/// Are we already running from the sealed copy?
+/// Are we already running from a sealed view of the binary? (The mark is
+/// removed from the environment so that nothing we start inherits it.)
 pub fn is_sealed_copy() -> bool {
-    std::fs::read_link("/proc/self/exe")
-        .is_ok_and(|p| p.as_os_str().as_bytes().starts_with(b"/memfd:nook-sealed"))
+    let marked = std::env::var_os(MARK).is_some();
+    std::env::remove_var(MARK);
+    let exe = std::fs::read_link("/proc/self/exe").unwrap_or_default();
+    if exe
+        .as_os_str()
+        .as_bytes()
+        .starts_with(b"/memfd:nook-sealed")
+    {
+        return true;
+    }
+    marked
+        && nix::sys::statfs::statfs("/proc/self/exe").is_ok_and(|s| {
+            s.filesystem_type() == nix::sys::statfs::OVERLAYFS_SUPER_MAGIC
+                && s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY)
+        })
 }
 
-/// Copy /proc/self/exe into a sealed memfd and execve it with the same argv
-/// and environment. Returns only on failure. File descriptors are kept
-/// (the copy's own fd is close-on-exec).
+/// Re-execute this binary (same argv and environment) from a sealed view of
+/// it: the read-only overlay if we may mount one, else a sealed memfd copy.
+/// Returns only on failure. File descriptors are kept.
 pub fn reexec_sealed() -> Result<std::convert::Infallible> {
+    let args: Vec<CString> = std::env::args_os()
+        .filter_map(|a| CString::new(a.as_bytes()).ok())
+        .collect();
+    let mut env: Vec<CString> = std::env::vars_os()
+        .filter_map(|(k, v)| CString::new([k.as_bytes(), b"=", v.as_bytes()].concat()).ok())
+        .collect();
+    if let Some(exe) = readonly_overlay_exe() {
+        env.push(CString::new(format!("{MARK}=1")).unwrap_or_default());
+        // On failure (e.g. noexec somewhere), fall back to the copy.
+        let _ = nix::unistd::execveat(&exe, c"", &args, &env, nix::fcntl::AtFlags::AT_EMPTY_PATH);
+        env.pop();
+    }
+    reexec_memfd(&args, &env)
+}
+
+/// An O_PATH fd on this binary inside a fresh detached read-only overlayfs
+/// mount, or None if one cannot be made here.
+fn readonly_overlay_exe() -> Option<OwnedFd> {
+    let exe = std::fs::read_link("/proc/self/exe").ok()?;
+    let (dir, name) = (exe.parent()?, exe.file_name()?);
+    let dir = dir.as_os_str().as_bytes();
+    // The lowerdir option separates layers with ':' and options with ','.
+    if dir.is_empty() || dir.iter().any(|b| matches!(b, b':' | b',' | b'\\')) {
+        return None;
+    }
+    // The second layer: the root of an empty detached tmpfs (layers may not overlap).
+    let empty = sys_fsopen(c"tmpfs")?;
+    sys_fsconfig_create(&empty)?;
+    let empty = sys_fsmount(&empty)?;
+    let second = format!("/proc/self/fd/{}", empty.as_raw_fd());
+    let lower = CString::new([dir, b":", second.as_bytes()].concat()).ok()?;
+    let fs = sys_fsopen(c"overlay")?;
+    sys_fsconfig_string(&fs, c"lowerdir", &lower)?;
+    sys_fsconfig_create(&fs)?;
+    let mnt = sys_fsmount(&fs)?;
+    nix::fcntl::openat(
+        &mnt,
+        name,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ok()
+}
+
+const FSOPEN_CLOEXEC: libc::c_uint = 1;
+const FSCONFIG_SET_STRING: libc::c_uint = 1;
+const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+const MOUNT_ATTR_RDONLY: libc::c_uint = 0x1;
+const MOUNT_ATTR_NOSUID: libc::c_uint = 0x2;
+const MOUNT_ATTR_NODEV: libc::c_uint = 0x4;
+
+fn owned(ret: libc::c_long) -> Option<OwnedFd> {
+    // SAFETY: `ret` is a new file descriptor the kernel just returned to us
+    // (checked non-negative), owned by nothing else.
+    (ret >= 0).then(|| unsafe { OwnedFd::from_raw_fd(ret as i32) })
+}
+
+fn sys_fsopen(fstype: &CStr) -> Option<OwnedFd> {
+    // SAFETY: fsopen reads a NUL-terminated string that outlives the call.
+    owned(unsafe { libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), FSOPEN_CLOEXEC) })
+}
+
+fn sys_fsconfig_string(fs: &OwnedFd, key: &CStr, value: &CStr) -> Option<()> {
+    // SAFETY: both strings are NUL-terminated and outlive the call; the fd is open.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_SET_STRING,
+            key.as_ptr(),
+            value.as_ptr(),
+            0,
+        )
+    };
+    (ret == 0).then_some(())
+}
+
+fn sys_fsconfig_create(fs: &OwnedFd) -> Option<()> {
+    // SAFETY: FSCONFIG_CMD_CREATE takes no pointers; the fd is open.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    };
+    (ret == 0).then_some(())
+}
+
+fn sys_fsmount(fs: &OwnedFd) -> Option<OwnedFd> {
+    let attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    // SAFETY: fsmount takes the fs context fd and two flag words, no pointers.
+    owned(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, attrs) })
+}
+
+/// Copy /proc/self/exe into a sealed memfd and execve it.
+fn reexec_memfd(args: &[CString], env: &[CString]) -> Result<std::convert::Infallible> {
     // MFD_EXEC (kernel 6.3+) keeps it executable where vm.memfd_noexec is set; older
     // kernels refuse the flag with EINVAL, and their memfds are executable anyway.
     let base = MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING;
@@ -47,13 +175,7 @@ pub fn reexec_sealed() -> Result<std::convert::Infallible> {
             other => break other.map(drop).sys("fcntl(F_ADD_SEALS)", NAME)?,
         }
     }
-    let args: Vec<CString> = std::env::args_os()
-        .filter_map(|a| CString::new(a.as_bytes()).ok())
-        .collect();
-    let env: Vec<CString> = std::env::vars_os()
-        .filter_map(|(k, v)| CString::new([k.as_bytes(), b"=", v.as_bytes()].concat()).ok())
-        .collect();
-    nix::unistd::fexecve(&dst, &args, &env).sys("fexecve", NAME)
+    nix::unistd::fexecve(&dst, args, env).sys("fexecve", NAME)
 }
 
 fn copy_plain(src: &mut impl std::io::Read, dst: &mut impl std::io::Write) -> std::io::Result<()> {

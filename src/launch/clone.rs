@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use std::convert::Infallible;
+use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// Fork and run `child` in the new process; it must never return normally,
 /// so its result is turned into an exit status: 0 is impossible, 1 on error.
@@ -12,16 +13,67 @@ pub fn fork_into(child: impl FnOnce() -> Result<Infallible>) -> Result<i32> {
     // the child may allocate and run arbitrary code before it execs or exits.
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Parent { child }) => Ok(child.as_raw()),
-        Ok(nix::unistd::ForkResult::Child) => {
-            // A panic must not unwind into the parent's frames (and drop its locks).
-            let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)) {
-                Ok(Ok(never)) => match never {},
-                Ok(Err(_)) | Err(_) => 1,
-            };
-            // SAFETY: _exit ends the process at once: no atexit handlers or
-            // buffers inherited from the parent run twice.
-            unsafe { libc::_exit(code) }
-        }
+        Ok(nix::unistd::ForkResult::Child) => run_child(child),
         Err(e) => Err(Error::sys("fork", "", e)),
     }
+}
+
+/// From linux/sched.h (libc's constant is a c_int that overflows).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// Like `fork_into`, but the child is born in the cgroup `cgroup` (a cgroup v2
+/// directory fd) with clone3(CLONE_INTO_CGROUP): it never runs a moment
+/// outside it. Returns the pid and whether it was placed; `false` when the
+/// kernel cannot (before 5.7: ENOSYS, E2BIG, EINVAL), in which case this is a
+/// plain fork and the caller writes cgroup.procs before letting the child go on.
+pub fn fork_into_cgroup(
+    cgroup: BorrowedFd,
+    child: impl FnOnce() -> Result<Infallible>,
+) -> Result<(i32, bool)> {
+    let args = libc::clone_args {
+        flags: CLONE_INTO_CGROUP,
+        pidfd: 0,
+        child_tid: 0,
+        parent_tid: 0,
+        exit_signal: libc::SIGCHLD as u64,
+        stack: 0,
+        stack_size: 0,
+        tls: 0,
+        set_tid: 0,
+        set_tid_size: 0,
+        cgroup: cgroup.as_raw_fd() as u64,
+    };
+    // SAFETY: as fork (single-threaded, see module doc): with no stack given the
+    // child continues on a copy of ours, exactly as after fork(2). The struct
+    // outlives the call and its size is passed. glibc's atfork handlers do not
+    // run, which is harmless with a single thread and no atfork users.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const libc::clone_args,
+            std::mem::size_of::<libc::clone_args>(),
+        )
+    };
+    match ret {
+        0 => run_child(child),
+        pid if pid > 0 => Ok((pid as i32, true)),
+        _ => match nix::errno::Errno::last() {
+            nix::errno::Errno::ENOSYS | nix::errno::Errno::E2BIG | nix::errno::Errno::EINVAL => {
+                fork_into(child).map(|pid| (pid, false))
+            }
+            e => Err(Error::sys("clone3(CLONE_INTO_CGROUP)", "", e)),
+        },
+    }
+}
+
+fn run_child(child: impl FnOnce() -> Result<Infallible>) -> ! {
+    // A panic must not unwind into the parent's frames (and drop its locks).
+    // (The release profile aborts on panic, which is just as contained.)
+    let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)) {
+        Ok(Ok(never)) => match never {},
+        Ok(Err(_)) | Err(_) => 1,
+    };
+    // SAFETY: _exit ends the process at once: no atexit handlers or
+    // buffers inherited from the parent run twice.
+    unsafe { libc::_exit(code) }
 }

@@ -66,10 +66,16 @@ pub struct Launched {
 
 pub fn create(req: &Request) -> Result<Launched> {
     let (ours, theirs) = channel::pair()?;
-    let intermediate = clone::fork_into(|| {
+    let child = || {
         ours.close_copy();
         intermediate::main(req, &theirs)
-    })?;
+    };
+    // On cgroup v2 the intermediate is born in the container's cgroup; else
+    // the parent moves it there before it goes on.
+    let (intermediate, placed) = match req.cgroup.clone_target() {
+        Some(dir) => clone::fork_into_cgroup(std::os::fd::AsFd::as_fd(&dir), child)?,
+        None => (clone::fork_into(child)?, false),
+    };
     drop(theirs);
-    parent::run(req, &ours, intermediate)
+    parent::run(req, &ours, intermediate, placed)
 }

@@ -11,9 +11,15 @@ use nix::sys::signal::Signal;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
-pub fn run(req: &Request, chan: &Channel, intermediate: i32) -> Result<super::Launched> {
+/// `placed`: the intermediate was born in the container's cgroup (clone3).
+pub fn run(
+    req: &Request,
+    chan: &Channel,
+    intermediate: i32,
+    placed: bool,
+) -> Result<super::Launched> {
     let mut init: Option<i32> = None;
-    let result = place(req, chan, intermediate)
+    let result = place(req, chan, intermediate, placed)
         .and_then(|_| process::pidfd_open(intermediate))
         .and_then(|pidfd| serve(req, chan, intermediate, &pidfd, &mut init));
     if result.is_err() {
@@ -27,9 +33,12 @@ pub fn run(req: &Request, chan: &Channel, intermediate: i32) -> Result<super::La
     result
 }
 
-/// Put the intermediate into the container's cgroup, then let it go on.
-fn place(req: &Request, chan: &Channel, intermediate: i32) -> Result<()> {
-    req.cgroup.enter(intermediate)?;
+/// Put the intermediate into the container's cgroup (unless it was born
+/// there), then let it go on.
+fn place(req: &Request, chan: &Channel, intermediate: i32, placed: bool) -> Result<()> {
+    if !placed {
+        req.cgroup.enter(intermediate)?;
+    }
     chan.send(&Msg::Ack)
 }
 

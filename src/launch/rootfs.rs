@@ -19,9 +19,17 @@ pub fn prepare(plan: &Plan, cgroup: &Cgroup) -> Result<()> {
     set_propagation(Path::new("/"), plan.root_propagation)?;
     // pivot_root refuses a new root whose parent mount is shared (and a shared
     // parent would carry our bind mount to other namespaces): make it private.
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    if let Some(parent) = crate::host::shared_parent_mount(&mountinfo, &plan.rootfs) {
-        set_propagation(&parent, MsFlags::MS_PRIVATE)?;
+    // After a recursive slave or private (the default rslave) nothing in this
+    // namespace is shared any more: no need to scan mountinfo for it.
+    let recursive = plan.root_propagation.contains(MsFlags::MS_REC);
+    let unshared = plan
+        .root_propagation
+        .intersects(MsFlags::MS_SLAVE | MsFlags::MS_PRIVATE);
+    if !(recursive && unshared) {
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        if let Some(parent) = crate::host::shared_parent_mount(&mountinfo, &plan.rootfs) {
+            set_propagation(&parent, MsFlags::MS_PRIVATE)?;
+        }
     }
     // pivot_root needs the new root to be a mount point.
     mount(

@@ -73,6 +73,15 @@ impl Cgroup {
         }
     }
 
+    /// A v2 cgroup's directory, opened for clone3(CLONE_INTO_CGROUP); None on
+    /// v1 (one directory per hierarchy: cgroup.procs is written instead).
+    pub fn clone_target(&self) -> Option<std::os::fd::OwnedFd> {
+        match self {
+            Cgroup::V2 { dir, .. } => std::fs::File::open(dir).ok().map(Into::into),
+            _ => None,
+        }
+    }
+
     /// Move `pid` into the cgroup.
     pub fn enter(&self, pid: i32) -> Result<()> {
         for dir in self.dirs() {
