@@ -15,5 +15,6 @@ pub mod launch;
 pub mod log;
 pub mod plan;
 pub mod spec;
+pub mod subid;
 
 pub use error::{Error, Result};

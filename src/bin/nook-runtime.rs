@@ -88,7 +88,11 @@ fn dispatch(cli: Cli, inherited: Vec<i32>) -> Result<i32> {
         );
         return Ok(0);
     }
-    let store = Store::new(&cli.root);
+    let root = match &cli.root {
+        Some(r) => r.clone(),
+        None => nook::container::store::default_root()?,
+    };
+    let store = Store::new(&root);
     let Some(cmd) = cli.command else {
         return Err(Error::Usage("no command given (see --help)".into()));
     };

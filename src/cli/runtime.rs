@@ -10,9 +10,10 @@ use std::path::PathBuf;
     disable_version_flag = true
 )]
 pub struct Cli {
-    /// Directory for container state
-    #[arg(long, global = true, default_value = "/run/nook-runtime")]
-    pub root: PathBuf,
+    /// Directory for container state (default: /run/nook-runtime as root,
+    /// $XDG_RUNTIME_DIR/nook-runtime otherwise, else /tmp/nook-runtime-UID)
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
     /// Write log lines to this file (default: stderr)
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,

@@ -7,6 +7,7 @@ fn host(cgroups: CgroupLayout) -> Host {
         euid: 0,
         egid: 0,
         in_userns: false,
+        delegation: None,
         cgroups,
         exe: PathBuf::from("/usr/bin/nook-runtime"),
     }
