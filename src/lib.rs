@@ -6,6 +6,7 @@
 pub mod calendar;
 pub mod cli;
 pub mod container;
+pub mod doctor;
 pub mod error;
 pub mod front;
 pub mod host;

@@ -21,6 +21,10 @@ fn main() {
             std::process::exit(125);
         }
     };
+    // The doctor's probe: a fresh process that changes namespace before anything else.
+    if let Command::Doctor(nook::cli::front::DoctorArgs { probe: Some(dir), .. }) = &cli.command {
+        nook::doctor::probe::child(dir);
+    }
     // `run` starts container processes: from a sealed copy of this binary, as
     // nook-runtime does, so nothing in a container can reach the host's file.
     if matches!(cli.command, Command::Run(_)) && !nook::kernel::selfexe::is_sealed_copy() {
@@ -39,13 +43,16 @@ fn main() {
 
 /// The exit status: the container's for `run`, 0 for the other commands.
 fn run(cli: Cli) -> nook::Result<i32> {
+    if let Command::Doctor(a) = &cli.command {
+        return Ok(doctor(cli.root.as_deref(), a));
+    }
     let store = cmd::open_store(cli.root.as_deref())?;
     if let Command::Run(a) = &cli.command {
         return nook::front::run::run(&store, &run_options(a));
     }
     let out = &mut std::io::stdout().lock();
     match cli.command {
-        Command::Run(_) => Ok(()),
+        Command::Run(_) | Command::Doctor(_) => Ok(()),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => cmd::load(&store, &a, out),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => cmd::images(&store, &a, out),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
@@ -76,4 +83,21 @@ fn run_options(a: &nook::cli::front::RunArgs) -> nook::front::run::RunOptions {
         rm: a.rm,
         name: a.name.clone(),
     }
+}
+
+/// `nook doctor`: print the checks; exit 1 when any failed.
+fn doctor(root: Option<&std::path::Path>, a: &nook::cli::front::DoctorArgs) -> i32 {
+    let store = root
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(nook::image::store::Store::default_root);
+    let checks = nook::doctor::run_all(&store);
+    if a.format == "json" {
+        println!("{}", nook::doctor::render_json(&checks));
+    } else {
+        print!("{}", nook::doctor::render_text(&checks));
+    }
+    let failed = checks
+        .iter()
+        .any(|c| c.status == nook::doctor::Status::Fail);
+    i32::from(failed)
 }

@@ -36,6 +36,18 @@ pub enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Check that this host is ready for containers run by this user
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// `json` for a machine-readable report
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    pub format: String,
+    /// Internal: the probe process (user namespace + overlay mount in DIR)
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub probe: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
