@@ -17,5 +17,6 @@ pub mod log;
 pub mod plan;
 pub mod spec;
 pub mod subid;
+pub mod userns;
 
 pub use error::{Error, Result};

@@ -22,8 +22,31 @@ fn main() {
         }
     };
     // The doctor's probe: a fresh process that changes namespace before anything else.
-    if let Command::Doctor(nook::cli::front::DoctorArgs { probe: Some(dir), .. }) = &cli.command {
+    if let Command::Doctor(nook::cli::front::DoctorArgs {
+        probe: Some(dir), ..
+    }) = &cli.command
+    {
         nook::doctor::probe::child(dir);
+    }
+    // Rootless: the commands that write the store or run containers do it inside a
+    // user namespace mapping the user's subordinate ranges (src/userns.rs).
+    match nook::userns::stage() {
+        nook::userns::Stage::Pending { ready, go } => {
+            if let Err(e) = nook::userns::enter(ready, go) {
+                eprintln!("nook: {}", e.one_line());
+                std::process::exit(125);
+            }
+        }
+        nook::userns::Stage::Outside if nook::userns::wanted() && needs_userns(&cli.command) => {
+            match nook::userns::run_inside() {
+                Ok(code) => std::process::exit(code),
+                Err(e) => {
+                    eprintln!("nook: {}", e.one_line());
+                    std::process::exit(125);
+                }
+            }
+        }
+        _ => {}
     }
     // `run` starts container processes: from a sealed copy of this binary, as
     // nook-runtime does, so nothing in a container can reach the host's file.
@@ -39,6 +62,23 @@ fn main() {
             std::process::exit(125);
         }
     }
+}
+
+/// Commands that create files of the image's owners or run containers.
+fn needs_userns(c: &Command) -> bool {
+    matches!(
+        c,
+        Command::Run(_)
+            | Command::Load(_)
+            | Command::Import(_)
+            | Command::Rmi(_)
+            | Command::Image(
+                ImageCommand::Load(_)
+                    | ImageCommand::Import(_)
+                    | ImageCommand::Rm(_)
+                    | ImageCommand::Prune(_)
+            )
+    )
 }
 
 /// The exit status: the container's for `run`, 0 for the other commands.
@@ -82,6 +122,8 @@ fn run_options(a: &nook::cli::front::RunArgs) -> nook::front::run::RunOptions {
         },
         rm: a.rm,
         name: a.name.clone(),
+        keep_id: a.userns.as_deref() == Some("keep-id"),
+        strict_limits: a.strict_limits,
     }
 }
 

@@ -62,6 +62,10 @@ pub struct CreateArgs {
     /// Do not create a session keyring for the container
     #[arg(long = "no-new-keyring")]
     pub no_new_keyring: bool,
+    /// Fail, naming the limit, when a resource limit cannot be applied (rootless
+    /// without a delegated cgroup) instead of recording it in `state`'s notApplied
+    #[arg(long = "strict-limits")]
+    pub strict_limits: bool,
     /// Container id
     pub id: String,
 }
