@@ -169,8 +169,8 @@ pub fn helper_fix(kind: Kind) -> String {
 /// Is `path` setuid root, or does it carry file capabilities?
 pub fn helper_is_privileged(path: &Path) -> bool {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let setuid_root = std::fs::metadata(path)
-        .is_ok_and(|m| m.uid() == 0 && m.permissions().mode() & 0o4000 != 0);
+    let setuid_root =
+        std::fs::metadata(path).is_ok_and(|m| m.uid() == 0 && m.permissions().mode() & 0o4000 != 0);
     setuid_root || xattr::get(path, "security.capability").is_ok_and(|v| v.is_some())
 }
 
@@ -195,7 +195,10 @@ mod tests {
             ]
         );
         assert_eq!(parse(text, "carol", 1001).len(), 1);
-        assert!(parse(text, "bob", 7).is_empty(), "an empty range counts for nothing");
+        assert!(
+            parse(text, "bob", 7).is_empty(),
+            "an empty range counts for nothing"
+        );
         let r = Range {
             start: 100000,
             count: 65536,

@@ -174,12 +174,18 @@ pub fn cgroups(who: &Who) -> Check {
     };
     let uid_map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
     if who.root && crate::host::is_initial_map(&uid_map) {
-        return Check::ok(NAME, format!("{version}; root may create and limit cgroups"));
+        return Check::ok(
+            NAME,
+            format!("{version}; root may create and limit cgroups"),
+        );
     }
     let own = std::fs::read_to_string("/proc/self/cgroup")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("0::").map(|p| p.trim_start_matches('/').to_string()));
+        .find_map(|l| {
+            l.strip_prefix("0::")
+                .map(|p| p.trim_start_matches('/').to_string())
+        });
     let dir = v2_mount.zip(own).map(|(m, o)| m.join(o));
     let writable = dir.as_ref().is_some_and(|d| {
         nix::unistd::access(d, nix::unistd::AccessFlags::W_OK).is_ok()
@@ -281,7 +287,10 @@ pub fn runtime_dir(who: &Who) -> Check {
 pub fn overlay(tried: &Tried) -> Check {
     const NAME: &str = "overlay in userns";
     match &tried.overlay {
-        None => Check::ok(NAME, "mounted overlayfs (userxattr) inside a user namespace"),
+        None => Check::ok(
+            NAME,
+            "mounted overlayfs (userxattr) inside a user namespace",
+        ),
         Some(why) => Check::warn(
             NAME,
             format!("{why}: container rootfs are full copies of the image (slower, more disk)"),
@@ -294,8 +303,17 @@ pub fn overlay(tried: &Tried) -> Check {
 pub fn fuse_overlayfs(tried: &Tried) -> Check {
     const NAME: &str = "fuse-overlayfs";
     match (subid::which("fuse-overlayfs"), &tried.overlay) {
-        (Some(p), _) => Check::ok(NAME, format!("{} (not needed by nook, which uses the kernel's overlayfs or copies)", p.display())),
-        (None, None) => Check::ok(NAME, "not installed; not needed: the kernel's overlayfs works in a user namespace"),
+        (Some(p), _) => Check::ok(
+            NAME,
+            format!(
+                "{} (not needed by nook, which uses the kernel's overlayfs or copies)",
+                p.display()
+            ),
+        ),
+        (None, None) => Check::ok(
+            NAME,
+            "not installed; not needed: the kernel's overlayfs works in a user namespace",
+        ),
         (None, Some(_)) => Check::warn(
             NAME,
             "not installed, and the kernel's overlayfs does not work in a user namespace",

@@ -229,20 +229,19 @@ mod tests {
             {"containerID": 1, "hostID": 100000, "size": 65536}
         ]));
         let m = plan(&l, true, &user(true, true)).unwrap().unwrap();
-        assert_eq!(
-            m.uid_writer,
-            MapWriter::Helper("/usr/bin/newuidmap".into())
-        );
-        assert_eq!(
-            m.gid_writer,
-            MapWriter::Helper("/usr/bin/newgidmap".into())
-        );
+        assert_eq!(m.uid_writer, MapWriter::Helper("/usr/bin/newuidmap".into()));
+        assert_eq!(m.gid_writer, MapWriter::Helper("/usr/bin/newgidmap".into()));
         let e = plan(&l, true, &user(false, true)).unwrap_err().to_string();
         assert!(
-            e.starts_with("linux.uidMappings[1]: host uids 100000-165535 are not delegated to user alice"),
+            e.starts_with(
+                "linux.uidMappings[1]: host uids 100000-165535 are not delegated to user alice"
+            ),
             "{e}"
         );
-        assert!(e.contains("it has no entry") && e.contains("usermod --add-subuids"), "{e}");
+        assert!(
+            e.contains("it has no entry") && e.contains("usermod --add-subuids"),
+            "{e}"
+        );
         let e = plan(&l, true, &user(true, false)).unwrap_err().to_string();
         assert!(e.contains("needs newuidmap, which is not in PATH"), "{e}");
     }
