@@ -31,19 +31,19 @@ for line in sys.stdin:
 
 stage=${ROOTLESS_STAGE:-/tmp/nook-rootless-stage-$uid}
 rm -rf "$stage"
-mkdir -p "$stage/bin" "$stage/fixtures" "$stage/tmp"
+mkdir -p "$stage/bin" "$stage/tests" "$stage/fixtures" "$stage/tmp"
 cp target/debug/nook-runtime target/debug/nook "$stage/bin/"
 cp -a target/fixtures/rootfs "$stage/fixtures/rootfs"
 [ -d target/fixtures/images ] && cp -a target/fixtures/images "$stage/fixtures/images"
 for t in $tests; do
-  [ -n "${exe[$t]:-}" ] && cp "${exe[$t]}" "$stage/bin/test-$t"
+  [ -n "${exe[$t]:-}" ] && cp "${exe[$t]}" "$stage/tests/$t"
 done
 : >"$stage/skips.log"
 chown -R "$user:" "$stage"
 
 failed=""
 for t in $tests; do
-  if [ ! -x "$stage/bin/test-$t" ]; then
+  if [ ! -x "$stage/tests/$t" ]; then
     echo "rootless: no test executable for $t" >&2
     failed="$failed $t"
     continue
@@ -57,7 +57,7 @@ for t in $tests; do
     NOOK_FIXTURE_ROOTFS="$stage/fixtures/rootfs" NOOK_FIXTURE_IMAGES="$stage/fixtures/images" \
     NOOK_TEST_TMP="$stage/tmp" NOOK_SKIP_LOG="$stage/skips.log" \
     ${NOOK_TEST_TIMEOUT:+NOOK_TEST_TIMEOUT=$NOOK_TEST_TIMEOUT} \
-    "$stage/bin/test-$t" --test-threads=2 ${ROOTLESS_FILTER:-}); then
+    "$stage/tests/$t" --test-threads=2 ${ROOTLESS_FILTER:-}); then
     failed="$failed $t"
   fi
 done

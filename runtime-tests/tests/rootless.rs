@@ -518,3 +518,60 @@ fn nook_run_without_a_subuid_entry_says_what_the_doctor_says() {
     );
     let _ = fs::remove_dir_all(&sandbox);
 }
+
+#[test]
+fn sysfs_without_a_network_namespace_is_the_hosts_bound_read_only() {
+    rootless_only!();
+    // Only the network namespace's owner may mount sysfs: the host's /sys is bound instead.
+    let (rt, mut b) = (Runtime::under_test(), Bundle::new());
+    b.config.remove_namespace("network");
+    let r = rt.run_probe(&b, &[]);
+    let sys = runtime_tests::report::expect_mount(&r, "/sys");
+    assert_eq!(sys["fstype"], "sysfs", "{sys}");
+    for opt in ["ro", "nosuid", "nodev", "noexec"] {
+        assert!(runtime_tests::report::has_option(sys, opt), "{opt}: {sys}");
+    }
+}
+
+#[test]
+fn runtime_names_the_sysctl_that_forbids_user_namespaces() {
+    rootless_only!();
+    // In a user namespace of our own where user.max_user_namespaces is 0, as its root.
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    b.save_with(|c| {
+        c.namespace("user", None);
+        let one = json!([{"containerID": 0, "hostID": 0, "size": 1}]);
+        c["linux"]["uidMappings"] = one.clone();
+        c["linux"]["gidMappings"] = one;
+        for m in c["mounts"].as_array_mut().unwrap() {
+            if let Some(o) = m.get_mut("options").and_then(Value::as_array_mut) {
+                o.retain(|x| !x.as_str().unwrap_or("").starts_with("gid="));
+            }
+        }
+    });
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "-r",
+        "sh",
+        "-c",
+        "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"",
+        "sh",
+    ])
+    .arg(rt.binary())
+    .arg("--root")
+    .arg(rt.root())
+    .args(["run", "--bundle"])
+    .arg(b.path())
+    .arg(rt.new_id());
+    let out = rt.output_of(cmd);
+    out.failed();
+    assert!(
+        out.stderr.contains(
+            "creating the user namespace (user namespaces: user.max_user_namespaces is 0"
+        ) && out
+            .stderr
+            .contains("fix: as root: sysctl -w user.max_user_namespaces="),
+        "{}",
+        out.stderr
+    );
+}

@@ -112,6 +112,21 @@ pub fn require_rootless() -> Result<()> {
     }
 }
 
+/// A refused unshare(CLONE_NEWUSER), with the doctor's reason and fix when a
+/// sysctl explains it.
+pub fn explain_userns(e: Error) -> Error {
+    let c = checks::user_namespace_sysctls();
+    let why = if c.status == Status::Fail {
+        c.one_line()
+    } else {
+        "see `nook doctor`".to_string()
+    };
+    Error::Context {
+        context: format!("creating the user namespace ({why})"),
+        inner: Box::new(e),
+    }
+}
+
 /// The report as text: one line per check, the fix indented below it.
 pub fn render_text(checks: &[Check]) -> String {
     let mut out = String::new();
