@@ -152,7 +152,9 @@ pub fn run_inside() -> Result<i32> {
             return Ok(st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0)));
         }
         match sigs.wait() {
-            Ok(Signal::SIGCHLD) | Err(_) => {}
+            // A terminal sends SIGINT and SIGQUIT to the whole process group, the
+            // child included: passing them on would deliver them twice.
+            Ok(Signal::SIGCHLD | Signal::SIGINT | Signal::SIGQUIT) | Err(_) => {}
             Ok(s) => {
                 let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), s);
             }
