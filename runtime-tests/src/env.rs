@@ -235,7 +235,10 @@ fn test_binary() -> String {
 /// Record a skip: one line on stderr and one line appended to the skip log, as
 /// `SKIP <binary>::<test>: <reason> [<mode>]`. Use the [`skip!`](crate::skip) macro.
 pub fn record_skip(reason: &str) {
-    let mode = mode().name();
+    let mode = match mode() {
+        Mode::Rootless if only_root_mapped() => "rootless, single id",
+        m => m.name(),
+    };
     let line = format!(
         "SKIP {}::{}: {} [{mode}]",
         test_binary(),
