@@ -205,6 +205,7 @@ fn state_root_defaults_to_xdg_runtime_dir_else_a_private_tmp_dir() {
     let tmp = PathBuf::from(format!("/tmp/nook-runtime-{}", uid()));
     let m = fs::symlink_metadata(&tmp).unwrap();
     assert!(m.is_dir() && m.uid() == uid() && m.mode() & 0o777 == 0o700);
+    let _ = fs::remove_dir(&tmp); // only if no other test left state there
     let _ = fs::remove_dir_all(&xdg);
 }
 
