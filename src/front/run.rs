@@ -54,7 +54,10 @@ pub fn run(store: &Store, opts: &RunOptions) -> Result<i32> {
     let id = new_id()?;
     let dir = container_dir(store, &id);
     let snap = snapshot::create(store, &digest, &id, &dir.join("snapshot"), Want::Auto)?;
-    let snap = snapshot::mounted_or_copy(store, &digest, &id, &dir.join("snapshot"), snap)?;
+    let snap = snapshot::mounted_or_copy(store, &digest, &id, &dir.join("snapshot"), snap)
+        .inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&dir);
+        })?;
     let result = run_in(store, opts, &image, &id, &dir, &snap);
     let unmounted = match &snap {
         Snapshot::Overlay { merged, .. } => {

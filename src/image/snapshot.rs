@@ -189,7 +189,9 @@ pub fn mounted_or_copy(
         Ok(()) => Ok(snap),
         Err(e) => {
             remove(store, id, user, dir)?;
-            let copy = create(store, id, user, dir, Want::Copy)?;
+            let copy = create(store, id, user, dir, Want::Copy).inspect_err(|_| {
+                let _ = remove(store, id, user, dir);
+            })?;
             crate::log::debug(&format!("snapshot: copy instead of overlay: {e}"));
             Ok(match copy {
                 Snapshot::Copy { rootfs, .. } => Snapshot::Copy {
