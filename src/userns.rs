@@ -106,9 +106,17 @@ pub fn run_inside() -> Result<i32> {
         .map(|m| m.size)
         .sum::<u32>()
         .min(id_maps.gid.iter().map(|m| m.size).sum());
-    // Without CLOEXEC: the child inherits its two ends.
-    let (ready_r, ready_w) = nix::unistd::pipe().sys("pipe", "userns sync")?;
-    let (go_r, go_w) = nix::unistd::pipe().sys("pipe", "userns sync")?;
+    // Close-on-exec but for the child's two ends, which it inherits.
+    let pipe = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).sys("pipe2", "userns sync");
+    let (ready_r, ready_w) = pipe()?;
+    let (go_r, go_w) = pipe()?;
+    for fd in [&ready_w, &go_r] {
+        nix::fcntl::fcntl(
+            fd,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+        )
+        .sys("fcntl(F_SETFD)", "userns sync")?;
+    }
     // Signals wait here for the child (blocked before it exists; std resets
     // the mask in the child).
     let mut sigs = SigSet::empty();
