@@ -79,6 +79,16 @@ impl Runtime {
         id
     }
 
+    /// A short id (`c<pid>-<n>`), for paths that must stay under sun_path's
+    /// 108 bytes (runc binds sockets in its state dir by full path).
+    pub fn new_short_id(&self) -> String {
+        let long = unique_name("");
+        let n = long.rsplit('-').next().unwrap_or("0");
+        let id = format!("c{}-{n}", std::process::id());
+        self.ids.borrow_mut().push(id.clone());
+        id
+    }
+
     /// `<binary> --root <root> ARGS...`, ready for the caller to adjust (fds, env).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.binary);

@@ -270,3 +270,75 @@ fn a_device_allowed_read_only_opens_for_reading_only() {
         "device access differs from runc's"
     );
 }
+
+/// A container whose cgroup became an inner node (init moved to a child,
+/// controllers enabled for children: the kernel refuses processes there with
+/// EBUSY): exec goes where init is, and `--cgroup` picks a sub-cgroup.
+#[test]
+#[ignore = "needs a cgroup v2 host: make test-cgroup2 runs it in a guest"]
+fn exec_into_a_container_whose_cgroup_has_children() {
+    need_v2!();
+    let rt = Runtime::under_test();
+    let b = Bundle::new();
+    b.save_with(|c| {
+        c["linux"]["resources"] = json!({"pids": {"limit": 20}});
+        c["process"]["args"] = json!(["sleep", "100"]);
+    });
+    let id = rt.new_id();
+    rt.run_saved(&b, &id, &["--detach"]).ok();
+    let pid = rt.state_json(&id)["pid"].as_i64().expect("pid");
+    let own = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let rel = own.trim().strip_prefix("0::").unwrap().to_string();
+    let dir = format!("/sys/fs/cgroup{rel}");
+    for sub in ["leaf", "other"] {
+        std::fs::create_dir(format!("{dir}/{sub}")).unwrap();
+    }
+    std::fs::write(format!("{dir}/leaf/cgroup.procs"), pid.to_string()).unwrap();
+    std::fs::write(format!("{dir}/cgroup.subtree_control"), "+pids").unwrap();
+    let plain = rt.exec(&["exec", &id, "cat", "/proc/self/cgroup"]);
+    plain.ok();
+    assert_eq!(
+        plain.stdout.trim(),
+        format!("0::{rel}/leaf"),
+        "init's cgroup"
+    );
+    let chosen = rt.exec(&["exec", "--cgroup", "other", &id, "cat", "/proc/self/cgroup"]);
+    chosen.ok();
+    assert_eq!(chosen.stdout.trim(), format!("0::{rel}/other"));
+    let bad = rt.exec(&["exec", "--cgroup", "pids:other", &id, "true"]);
+    assert_ne!(bad.status, 0, "controllers cannot be named on v2: {bad}");
+    rt.exec(&["delete", "--force", &id]).ok();
+    assert!(
+        cgroups_named(&id).is_empty(),
+        "left: {:?}",
+        cgroups_named(&id)
+    );
+    assert_nothing_left(&b, &rt, &id);
+}
+
+/// hugepageLimits land in hugetlb.<size>.max, seen from inside (cgroup namespace).
+#[test]
+#[ignore = "needs a cgroup v2 host: make test-cgroup2 runs it in a guest"]
+fn hugetlb_limits_are_written() {
+    need_v2!();
+    let controllers = std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers").unwrap();
+    if !controllers.split_whitespace().any(|c| c == "hugetlb") {
+        skip!("this kernel has no hugetlb controller");
+    }
+    let rt = Runtime::under_test();
+    let b = bundle_with(
+        json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}),
+        "cat /sys/fs/cgroup/hugetlb.2MB.max",
+    );
+    let id = rt.new_id();
+    let out = rt.run_saved(&b, &id, &[]);
+    out.ok();
+    assert_eq!(out.stdout.trim(), "4194304");
+    if !is_runc() {
+        let runc = Runtime::runc();
+        let id2 = runc.new_id();
+        let theirs = runc.run_saved(&b, &id2, &[]);
+        theirs.ok();
+        assert_eq!(out.stdout, theirs.stdout, "runc differs");
+    }
+}

@@ -128,8 +128,14 @@ fn exec_detached_writes_the_pid_file() {
         .trim()
         .parse()
         .unwrap();
-    let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    assert!(cmdline.starts_with("/probe\0sleep"), "{cmdline:?}");
+    // `exec -d` returns once the process is ready to execve (as runc's does):
+    // the execve itself may come a moment later.
+    let cmdline = || std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !cmdline().starts_with("/probe\0sleep") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(cmdline().starts_with("/probe\0sleep"), "{:?}", cmdline());
 }
 
 #[test]
@@ -235,4 +241,121 @@ fn exec_joins_the_containers_user_namespace() {
         "the container's user namespace"
     );
     assert_eq!(r["uid"], json!([0, 0, 0, 0]), "root inside: {}", r["uid"]);
+}
+
+/// What exec sees when the bundle's config.json changed after create: its
+/// namespaces (from the container) and its process defaults (from the bundle as
+/// it is now, runc's rule), under nook and runc alike.
+fn exec_after_bundle_edit(rt: &Runtime) -> Value {
+    let b = Bundle::new();
+    let id = sleeper(rt, &b);
+    let pid = init_pid(rt, &id);
+    b.save_with(|c| {
+        c["process"]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("EDITED=1"));
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "uts" && n["type"] != "ipc");
+    });
+    let r = exec_probe(rt, &id, &[], &[]);
+    let same = |ns: &str| {
+        let want = std::fs::metadata(format!("/proc/{pid}/ns/{ns}"))
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+            .unwrap();
+        r["namespaces"][ns] == want
+    };
+    let edited = r["env"].as_array().unwrap().contains(&json!("EDITED=1"));
+    json!({"uts joined": same("uts"), "ipc joined": same("ipc"), "env from the bundle now": edited})
+}
+
+#[test]
+fn exec_takes_namespaces_from_create_and_process_from_the_bundle() {
+    let got = exec_after_bundle_edit(&Runtime::under_test());
+    assert_eq!(
+        got,
+        json!({"uts joined": true, "ipc joined": true, "env from the bundle now": true})
+    );
+    if !is_runc() {
+        assert_eq!(
+            got,
+            exec_after_bundle_edit(&Runtime::runc()),
+            "runc differs"
+        );
+    }
+}
+
+#[test]
+fn exec_joins_the_containers_time_namespace() {
+    if !std::path::Path::new("/proc/self/ns/time").exists() {
+        skip!("this kernel has no time namespaces");
+    }
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    b.save_with(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "time"}));
+        c["process"]["args"] = json!(["/probe", "sleep", "300"]);
+    });
+    let id = rt.new_id();
+    rt.run_saved(&b, &id, &["--detach"]).ok();
+    let pid = init_pid(&rt, &id);
+    let want = std::fs::metadata(format!("/proc/{pid}/ns/time"))
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+        .unwrap();
+    let host = std::fs::metadata("/proc/self/ns/time")
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+        .unwrap();
+    assert_ne!(want, host, "the container has its own time namespace");
+    let r = exec_probe(&rt, &id, &[], &[]);
+    assert_eq!(r["namespaces"]["time"], want, "exec joined it");
+}
+
+/// runc gives fds 0-2 to the process's user, so that a process that dropped
+/// root can reopen them (`> /dev/stdout`): init and exec alike, /dev/null left alone.
+fn stdio_owners(rt: &Runtime) -> Value {
+    let b = Bundle::new();
+    let script = "stat -L -c %u /proc/self/fd/1; echo init-ok >> /dev/stdout; sleep 300";
+    b.save_with(|c| {
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+        c["process"]["args"] = json!(["/bin/sh", "-c", script]);
+    });
+    let id = rt.new_id();
+    let run = rt.run_saved(&b, &id, &["--detach"]);
+    run.ok();
+    let init_out = || std::fs::read_to_string(&run.stdout_path).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while init_out().lines().count() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let exec = rt.exec(&[
+        "exec",
+        "--user",
+        "1000:1000",
+        &id,
+        "/bin/sh",
+        "-c",
+        "stat -L -c %u /proc/self/fd/1; echo exec-ok >> /dev/stdout",
+    ]);
+    rt.delete_force(&id).ok();
+    json!({"init": init_out().lines().collect::<Vec<_>>(),
+           "exec": exec.stdout.lines().collect::<Vec<_>>(), "exec status": exec.status})
+}
+
+#[test]
+fn stdio_belongs_to_the_processs_user_like_runc() {
+    if mode() == Mode::Userns {
+        skip!("only uid 0 is mapped here: uid 1000 cannot be used");
+    }
+    let got = stdio_owners(&Runtime::under_test());
+    assert_eq!(
+        got,
+        json!({"init": ["1000", "init-ok"], "exec": ["1000", "exec-ok"], "exec status": 0})
+    );
+    if !is_runc() {
+        assert_eq!(got, stdio_owners(&Runtime::runc()), "runc differs");
+    }
 }

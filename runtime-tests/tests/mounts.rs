@@ -289,3 +289,20 @@ fn readonly_root() {
     let r = rt.run_probe(&b, &[]);
     assert!(has_option(expect_mount(&r, "/"), "ro"));
 }
+
+/// A masked path that is a symlink is not followed: what it points to stays
+/// as it was (runc 1.1.5 follows it and masks the target; the CVE-2025-31133
+/// fixes hold targets by fd, as nook does).
+#[test]
+fn a_masked_symlink_is_not_followed() {
+    let (rt, mut b) = (Runtime::under_test(), Bundle::new());
+    std::os::unix::fs::symlink("/etc/passwd", b.in_rootfs("/etc/passwd-link")).unwrap();
+    b.config.masked_paths(&["/etc/passwd-link"]);
+    let r = rt.run_probe(&b, &["access", "/etc/passwd"]);
+    assert_eq!(access(&r, "/etc/passwd")["read"], "ok");
+    assert_ne!(
+        access(&r, "/etc/passwd")["bytes"],
+        0,
+        "the target was masked"
+    );
+}

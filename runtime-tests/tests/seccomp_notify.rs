@@ -20,15 +20,16 @@ use serde_json::{json, Value};
 const GETPPID: i32 = 110;
 const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 
-/// Run the probe making getppid(7) under a NOTIFY rule; the agent answers 42.
-fn notify_under(rt: &Runtime) -> (Value, Notif, Value) {
+/// Run the probe making getppid(7) under a NOTIFY rule (with these filter
+/// flags); the agent answers 42.
+fn notify_under(rt: &Runtime, flags: Value) -> (Value, Notif, Value) {
     let mut b = Bundle::new();
     let sock = b.host_dir("agent").join("s");
     let agent = ConsoleSocket::bind(&sock);
     b.config.set(
         "/linux/seccomp",
         json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock,
-               "listenerMetadata": "nook-test-meta",
+               "listenerMetadata": "nook-test-meta", "flags": flags,
                "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]}),
     );
     let serve = std::thread::spawn(move || -> Result<(Value, Notif), String> {
@@ -49,7 +50,7 @@ fn notify_under(rt: &Runtime) -> (Value, Notif, Value) {
 #[test]
 fn notify_reaches_the_agent_with_state_and_metadata() {
     for rt in [Runtime::under_test(), Runtime::runc()] {
-        let (state, n, answer) = notify_under(&rt);
+        let (state, n, answer) = notify_under(&rt, json!([]));
         let who = rt.binary().display().to_string();
         assert_eq!(answer, json!({"ret": 42, "errno": null}), "{who}");
         assert_eq!(
@@ -121,4 +122,38 @@ fn unreachable_listener_fails_create() {
                "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]}),
         &["linux.seccomp.listenerPath", "/nonexistent/agent.sock"],
     );
+}
+
+/// WAIT_KILLABLE_RECV (Linux 5.19) is passed to seccomp(2) with the listener:
+/// the notification still reaches the agent and its answer the caller.
+/// (runc 1.1.5 does not know the flag; nook only.)
+#[test]
+fn wait_killable_recv_goes_with_the_listener() {
+    let rt = Runtime::under_test();
+    let (_, n, answer) = notify_under(&rt, json!(["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]));
+    assert_eq!(answer, json!({"ret": 42, "errno": null}));
+    assert_eq!(n.nr, GETPPID);
+}
+
+/// Without a NOTIFY rule the kernel refuses the flag: the container runs
+/// without it, and `state` says so.
+#[test]
+fn wait_killable_recv_without_a_listener_is_reported_not_applied() {
+    let (rt, mut b) = (Runtime::under_test(), Bundle::new());
+    b.config.set(
+        "/linux/seccomp",
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+               "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}),
+    );
+    b.save_probe_args(&["sleep", "300"]);
+    let id = rt.new_id();
+    rt.create_saved(&b, &id, &[]).ok();
+    let state = rt.state_json(&id);
+    let notes = state["notApplied"].to_string();
+    assert!(
+        notes.contains("WAIT_KILLABLE_RECV") && notes.contains("SCMP_ACT_NOTIFY"),
+        "{state}"
+    );
+    rt.delete_force(&id).ok();
+    assert_nothing_left(&b, &rt, &id);
 }

@@ -171,6 +171,11 @@ fn dispatch(cli: Cli, inherited: Vec<i32>) -> Result<i32> {
                 detach: e.detach,
                 inherited_fds: inherited.clone(),
                 ignore_paused: e.ignore_paused,
+                sub_cgroups: e
+                    .cgroup
+                    .iter()
+                    .map(|c| nook::kernel::cgroup::SubCgroup::parse(c))
+                    .collect::<nook::error::Result<_>>()?,
             };
             container::exec::exec(&store, &e.id, &opts)
         }

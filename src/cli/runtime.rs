@@ -269,9 +269,9 @@ pub struct ExecArgs {
     pub no_new_privs: bool,
     #[arg(long = "preserve-fds", default_value_t = 0)]
     pub preserve_fds: u32,
-    /// Accepted for runc compatibility (the process joins the container's cgroup)
+    /// Run the process in an existing sub-cgroup of the container's: [<controller>[,<controller>]:]<path>, repeatable (v1)
     #[arg(long)]
-    pub cgroup: Option<String>,
+    pub cgroup: Vec<String>,
     /// Exec even if the container is paused
     #[arg(long = "ignore-paused")]
     pub ignore_paused: bool,

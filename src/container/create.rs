@@ -36,8 +36,14 @@ pub struct CreateOptions {
 pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::Launched> {
     let bundle =
         std::fs::canonicalize(&opts.bundle).map_err(|e| Error::io("bundle", &opts.bundle, e))?;
-    let spec = crate::spec::load(&bundle)?;
+    let mut spec = crate::spec::load(&bundle)?;
     crate::spec::validate(&spec)?;
+    let state_dir = std::path::absolute(store.root.join(id))
+        .map_err(|e| Error::io("resolve", &store.root, e))?;
+    let notify = super::notify::host_socket().is_some();
+    if notify {
+        super::notify::add_to_spec(&mut spec, &state_dir)?;
+    }
     let host = Host::detect();
     let plan = Plan::build(
         id,
@@ -62,9 +68,16 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
     }
     let entry = store.claim(id)?;
     let made = make_cgroup(&plan, &host, opts.strict_limits).and_then(|(cgroup, notes)| {
-        create_in(&entry, &plan, opts, &host, cgroup.clone(), notes).inspect_err(|_| {
-            let _ = cgroup.destroy();
-        })
+        entry
+            .save_config(&spec)
+            .and_then(|_| match notify {
+                true => super::notify::make_dir(&entry.dir),
+                false => Ok(()),
+            })
+            .and_then(|_| create_in(&entry, &plan, opts, &host, cgroup.clone(), notes))
+            .inspect_err(|_| {
+                let _ = cgroup.destroy();
+            })
     });
     made.inspect_err(|_| {
         let _ = std::fs::remove_dir_all(&entry.dir);

@@ -23,6 +23,8 @@ pub struct ExecOptions {
     pub detach: bool,
     pub inherited_fds: Vec<i32>,
     pub ignore_paused: bool,
+    /// `--cgroup`: sub-cgroups of the container's to run in.
+    pub sub_cgroups: Vec<crate::kernel::cgroup::SubCgroup>,
 }
 
 pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
@@ -40,14 +42,28 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
                 "cannot exec in a created container: start it first".into(),
             ))
         }
-        Status::Stopped => return Err(Error::State("cannot exec in a stopped container".into())),
+        Status::Stopped => return Err(stopped()),
     }
+    // Pin init before its start time is checked again: from here on a reused
+    // pid cannot pass for it (the intermediate checks the pidfd after opening
+    // init's namespaces).
+    let pidfd = process::pidfd_open(saved.pid).map_err(|_| stopped())?;
+    if current(&entry, &saved) == Status::Stopped {
+        return Err(stopped());
+    }
+    // Namespaces, seccomp, cgroup: the config as it was at create (the bundle
+    // may have changed since). The process defaults: the bundle's config.json
+    // as it is now, as runc takes them (the saved one if the bundle is gone).
+    let mut spec = entry.load_config(&saved.bundle)?;
+    let cgroup = saved.cgroup.for_exec(&opts.sub_cgroups, saved.pid)?;
     // Do not hold the container's lock while the process runs.
     drop(entry);
-    let mut spec = crate::spec::load(&saved.bundle)?;
     let process = match &opts.process_file {
         Some(text) => crate::spec::parse_process(text)?,
-        None => crate::spec::exec_process(&spec, &opts.overrides)?,
+        None => match crate::spec::load(&saved.bundle) {
+            Ok(now) => crate::spec::exec_process(&now, &opts.overrides)?,
+            Err(_) => crate::spec::exec_process(&spec, &opts.overrides)?,
+        },
     };
     spec.set_process(Some(process));
     let host = Host::detect();
@@ -65,11 +81,14 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
     let req = launch::Request {
         plan: &plan,
         gate: None,
-        exec_into: Some(saved.pid),
+        exec_into: Some(launch::ExecTarget {
+            pid: saved.pid,
+            pidfd: &pidfd,
+        }),
         console_socket: opts.console_socket.clone(),
         preserved_fds: opts.inherited_fds.clone(),
         new_keyring: false,
-        cgroup: &saved.cgroup,
+        cgroup: &cgroup,
         hooks: &no_hooks,
     };
     let mask = signal_mask();
@@ -84,4 +103,8 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
         return Ok(0);
     }
     wait_forwarding(launched.pid, &mask, launched.console)
+}
+
+fn stopped() -> Error {
+    Error::State("cannot exec in a stopped container".into())
 }

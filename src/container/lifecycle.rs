@@ -15,8 +15,18 @@ pub(super) fn current(entry: &Entry, saved: &Saved) -> Status {
     saved.status(entry.fifo().exists())
 }
 
-/// Open the start gate: the container's process execs.
+/// Open the start gate: the container's process execs. With a NOTIFY_SOCKET
+/// (and a container created with one), return when the container is ready.
 pub fn start(store: &Store, id: &str) -> Result<()> {
+    let pid = store.open(id)?.1.pid;
+    match start_notified(store, id)? {
+        Some(pending) => pending.forward(pid, || process::alive(pid)),
+        None => Ok(()),
+    }
+}
+
+/// [`start`], leaving the wait for READY=1 (if any) to the caller.
+pub fn start_notified(store: &Store, id: &str) -> Result<Option<super::notify::Pending>> {
     let (entry, saved) = store.open(id)?;
     let refused = match current(&entry, &saved) {
         Status::Created => None,
@@ -28,12 +38,13 @@ pub fn start(store: &Store, id: &str) -> Result<()> {
     if let Some(why) = refused {
         return Err(Error::State(why.into()));
     }
+    let pending = super::notify::listen(&entry.dir)?;
     let fifo = entry.fifo();
     start_gate::open_and_read(&fifo, || process::alive(saved.pid))?;
     let _ = std::fs::remove_file(&fifo);
     let state = saved.oci_state(Status::Running);
     hooks::run_all_warning(HookKind::Poststart, &saved.hooks.poststart, &state);
-    Ok(())
+    Ok(pending)
 }
 
 /// The runtime-spec State of a container.

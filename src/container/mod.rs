@@ -8,6 +8,7 @@ pub mod create;
 pub mod exec;
 pub mod hooks;
 pub mod lifecycle;
+pub mod notify;
 pub mod run;
 pub mod state;
 pub mod store;

@@ -4,7 +4,7 @@
 
 use super::console::{copy_winsize, pump, RawGuard};
 use super::create::{create, CreateOptions};
-use super::lifecycle::{delete, start};
+use super::lifecycle::{delete, start, start_notified};
 use super::store::Store;
 use crate::error::{Error, Result, SysResult};
 use crate::kernel::process;
@@ -30,12 +30,25 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool, keep: bo
     if !detach {
         mask.thread_block().sys("sigprocmask", "run")?;
     }
-    if let Err(e) = start(store, id) {
-        let _ = delete(store, id, true);
-        return Err(e);
-    }
     if detach {
+        // As runc: `run -d` returns once the container said READY=1, if asked to.
+        if let Err(e) = start(store, id) {
+            let _ = delete(store, id, true);
+            return Err(e);
+        }
         return Ok(0);
+    }
+    match start_notified(store, id) {
+        Ok(Some(pending)) => {
+            // In the foreground the runtime is the service's main process.
+            let (me, init) = (std::process::id() as i32, launched.pid);
+            std::thread::spawn(move || pending.forward(me, || process::alive(init)));
+        }
+        Ok(None) => {}
+        Err(e) => {
+            let _ = delete(store, id, true);
+            return Err(e);
+        }
     }
     let code = wait_forwarding(launched.pid, &mask, launched.console)?;
     if !keep {

@@ -187,6 +187,25 @@ impl Entry {
             .map_err(|e| Error::config(path.display().to_string(), e.to_string()))
     }
 
+    /// Keep the config a container was created from (exec uses it, as runc's
+    /// does, whatever happens to the bundle afterwards).
+    pub fn save_config(&self, spec: &oci_spec::runtime::Spec) -> Result<()> {
+        let path = self.dir.join("config.json");
+        let bytes = serde_json::to_vec(spec).expect("config serialises");
+        fs::write(&path, bytes).map_err(|e| Error::io("write", &path, e))
+    }
+
+    /// The config saved at create; a state dir from before that was saved
+    /// falls back to the bundle's.
+    pub fn load_config(&self, bundle: &Path) -> Result<oci_spec::runtime::Spec> {
+        let path = self.dir.join("config.json");
+        match fs::read(&path) {
+            Ok(text) => crate::spec::parse(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => crate::spec::load(bundle),
+            Err(e) => Err(Error::io("read", &path, e)),
+        }
+    }
+
     /// Remove the whole directory (the lock goes with it).
     pub fn remove(self) -> Result<()> {
         fs::remove_dir_all(&self.dir).map_err(|e| Error::io("remove", &self.dir, e))

@@ -92,6 +92,37 @@ pub fn kill(pid: i32, sig: Signal) -> Result<()> {
     nix::sys::signal::kill(Pid::from_raw(pid), sig).sys("kill", pid)
 }
 
+/// A pidfd for `pid`: a handle that keeps meaning that process even after
+/// its pid is reused (pidfd_open(2), Linux 5.3).
+pub fn pidfd_open(pid: i32) -> Result<std::os::fd::OwnedFd> {
+    // SAFETY: pidfd_open takes two integers; on success it returns a new fd
+    // that nobody else owns, which OwnedFd then closes exactly once.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, libc::PIDFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(Error::sys("pidfd_open", pid, nix::errno::Errno::last()));
+    }
+    // SAFETY: `fd` is a fresh descriptor returned just above.
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) })
+}
+
+/// Does the process behind `pidfd` still hold its pid (not yet reaped, so the
+/// pid cannot have been reused)? A signal 0 through the pidfd fails with ESRCH
+/// once the process is gone.
+pub fn pidfd_holds_pid(pidfd: &std::os::fd::OwnedFd) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: signal 0 with a null siginfo only checks existence and permission.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            0,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    rc == 0 || nix::errno::Errno::last() == nix::errno::Errno::EPERM
+}
+
 /// Does `pid` exist and is it not a zombie?
 pub fn alive(pid: i32) -> bool {
     matches!(super::procfs::process_stat(pid), Some((s, _)) if s != 'Z' && s != 'X')

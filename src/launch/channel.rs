@@ -87,6 +87,32 @@ impl Channel {
         Ok(Some((msg, fd)))
     }
 
+    /// [`Channel::recv`], unless the process behind `pidfd` exits first with
+    /// nothing left to read: then `None`, as if the channel had closed (the
+    /// intermediate died between forking init and naming it, while init,
+    /// which holds the other end too, waits for us).
+    pub fn recv_while_alive(&self, pidfd: &OwnedFd) -> Result<Option<(Msg, Option<OwnedFd>)>> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        loop {
+            let mut fds = [
+                PollFd::new(self.sock.as_fd(), PollFlags::POLLIN),
+                PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(Error::sys("poll", "launch channel", e)),
+                Ok(_) => {}
+            }
+            let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
+            if ready(&fds[0]) {
+                return self.recv();
+            }
+            if ready(&fds[1]) {
+                return Ok(None);
+            }
+        }
+    }
+
     /// Wait for an `Ack`; an `Error` or a closed channel becomes an error.
     pub fn expect_ack(&self) -> Result<()> {
         match self.recv()? {

@@ -50,9 +50,10 @@ fn run(req: &Request, chan: &Channel) -> Result<()> {
 /// else). With our own privileges first: a namespace owned by the host's user
 /// namespace (a CNI netns given by path) cannot be joined from inside the
 /// container's; then the user namespace; then whatever needed it.
-fn join_container(plan: &crate::plan::Plan, init: i32) -> Result<()> {
+fn join_container(plan: &crate::plan::Plan, init: super::ExecTarget) -> Result<()> {
+    let super::ExecTarget { pid: init, pidfd } = init;
     let mut opened = Vec::new();
-    for ns in plan.namespaces.iter().filter(|n| n.kind != NsKind::Time) {
+    for ns in &plan.namespaces {
         let name = ns.kind.proc_name();
         let path = std::path::PathBuf::from(format!("/proc/{init}/ns/{name}"));
         // A namespace shared with us (same inode) need not, and sometimes may not, be joined.
@@ -67,6 +68,13 @@ fn join_container(plan: &crate::plan::Plan, init: i32) -> Result<()> {
             continue;
         }
         opened.push((ns.kind, namespace::open_ns(&path)?, path));
+    }
+    // Opened by pid: still the container's init only if the pidfd taken when
+    // its start time was checked still holds that pid.
+    if !process::pidfd_holds_pid(pidfd) {
+        return Err(crate::error::Error::State(
+            "cannot exec in a stopped container".into(),
+        ));
     }
     let join = |(kind, fd, path): &(NsKind, std::os::fd::OwnedFd, std::path::PathBuf)| {
         namespace::join_fd(fd, kind.flag(), path)

@@ -34,7 +34,7 @@ pub struct Request<'a> {
     /// `None` for exec, which has no start gate.
     pub gate: Option<&'a std::os::fd::OwnedFd>,
     /// exec: join the namespaces of this running init instead of making new ones.
-    pub exec_into: Option<i32>,
+    pub exec_into: Option<ExecTarget<'a>>,
     pub console_socket: Option<PathBuf>,
     /// The caller's fds (from 3..3+N of --preserve-fds) that pass into the container.
     pub preserved_fds: Vec<i32>,
@@ -45,6 +45,14 @@ pub struct Request<'a> {
     pub cgroup: &'a crate::kernel::cgroup::Cgroup,
     /// Runs the hooks of one kind, given init's pid (as the state JSON's `pid`).
     pub hooks: &'a dyn Fn(HookKind, i32) -> Result<()>,
+}
+
+/// The running init an exec joins: its pid, and a pidfd opened while its
+/// start time was checked, so a pid reused meanwhile is noticed.
+#[derive(Clone, Copy)]
+pub struct ExecTarget<'a> {
+    pub pid: i32,
+    pub pidfd: &'a std::os::fd::OwnedFd,
 }
 
 /// Create the container's processes; returns init's pid (in our pid namespace).

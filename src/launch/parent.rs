@@ -13,8 +13,9 @@ use std::os::unix::net::UnixStream;
 
 pub fn run(req: &Request, chan: &Channel, intermediate: i32) -> Result<super::Launched> {
     let mut init: Option<i32> = None;
-    let result =
-        place(req, chan, intermediate).and_then(|_| serve(req, chan, intermediate, &mut init));
+    let result = place(req, chan, intermediate)
+        .and_then(|_| process::pidfd_open(intermediate))
+        .and_then(|pidfd| serve(req, chan, intermediate, &pidfd, &mut init));
     if result.is_err() {
         if let Some(pid) = init {
             let _ = process::kill(pid, Signal::SIGKILL);
@@ -36,6 +37,7 @@ fn serve(
     req: &Request,
     chan: &Channel,
     intermediate: i32,
+    intermediate_fd: &OwnedFd,
     init: &mut Option<i32>,
 ) -> Result<super::Launched> {
     let mut console = None;
@@ -45,12 +47,15 @@ fn serve(
     loop {
         let next = match (*init, deferred.is_empty()) {
             (Some(_), false) => Some(deferred.remove(0)),
-            _ => chan.recv()?,
+            (Some(_), true) => chan.recv()?,
+            // Until init is named, the intermediate dying is the end too.
+            (None, _) => chan.recv_while_alive(intermediate_fd)?,
         };
         let Some((msg, fd)) = next else {
-            return Err(Error::Init(
-                "container init exited before it was ready".into(),
-            ));
+            return Err(Error::Init(match init {
+                Some(_) => "container init exited before it was ready".into(),
+                None => "the intermediate process exited before it named init".into(),
+            }));
         };
         let Some(pid) = *init else {
             match msg {

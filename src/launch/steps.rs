@@ -61,6 +61,7 @@ pub(super) fn set_identity(plan: &crate::plan::Plan) -> Result<()> {
     if let Some(c) = &p.caps {
         caps::limit_bounding(c.bounding)?;
     }
+    fix_stdio_owner(p.uid)?;
     caps::set_keepcaps(true)?;
     let may_setgroups =
         std::fs::read_to_string("/proc/self/setgroups").map_or(true, |s| s.trim() != "deny");
@@ -69,6 +70,30 @@ pub(super) fn set_identity(plan: &crate::plan::Plan) -> Result<()> {
     caps::set_keepcaps(false)?;
     if let Some(c) = &p.caps {
         caps::apply(c.effective, c.permitted, c.inheritable, c.ambient)?;
+    }
+    Ok(())
+}
+
+/// Give fds 0-2 (pipes, the pty) to the process's user, as runc does, so it
+/// can reopen them (`> /dev/stdout`, /dev/tty) after dropping root. /dev/null
+/// and what is already the user's are left alone; the gid is kept. An owner
+/// or group not mapped in our user namespace (EPERM, EINVAL) is left as is.
+fn fix_stdio_owner(uid: u32) -> Result<()> {
+    use nix::sys::stat::fstat;
+    let null = nix::sys::stat::stat("/dev/null").ok().map(|s| s.st_rdev);
+    use std::os::fd::AsFd;
+    let (i, o, e) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    for (n, fd) in [i.as_fd(), o.as_fd(), e.as_fd()].into_iter().enumerate() {
+        // A closed fd fails fstat: nothing to give.
+        let Ok(st) = fstat(fd) else { continue };
+        let is_null = (st.st_mode & libc::S_IFMT) == libc::S_IFCHR && Some(st.st_rdev) == null;
+        if st.st_uid == uid || is_null {
+            continue;
+        }
+        match nix::unistd::fchown(fd, Some(uid.into()), Some(st.st_gid.into())) {
+            Ok(()) | Err(nix::errno::Errno::EPERM) | Err(nix::errno::Errno::EINVAL) => {}
+            Err(e) => return Err(Error::sys("fchown", format!("fd {n}"), e)),
+        }
     }
     Ok(())
 }

@@ -12,7 +12,7 @@
 //! because the probe never touches NSS (no getpwnam, no getaddrinfo).
 //!
 //! Subcommands (argv[1]): `report` (default), `access PATH...`, `run PATH [ARGS...]`,
-//! `write PATH TEXT`, `open-write PATH`, `exit N`, `sleep SECONDS`, `cat PATH`, `tty`,
+//! `write PATH TEXT`, `open-write PATH`, `notify TEXT`, `exit N`, `sleep SECONDS`, `cat PATH`, `tty`,
 //! `syscall NR [ARGS...] [+ NR [ARGS...]]...`, `syscall32 ...` (raw calls, each answered
 //! `{"ret":..,"errno":..}`; several as `{"calls":[...]}`), `syscall-loop COUNT NR [ARGS...]`.
 //! Unknown subcommands and bad usage print `{"error": ...}` and exit 2.
@@ -81,6 +81,8 @@ fn main() -> ExitCode {
         ("cat", [path]) => emit(&checks::cat(path)),
         ("cat", _) => return usage("cat PATH"),
         ("tty", []) => emit(&checks::tty()),
+        ("notify", [text]) => emit(&checks::notify(text)),
+        ("notify", _) => return usage("notify TEXT (a datagram to $NOTIFY_SOCKET)"),
         ("syscall-loop", words) => match raw::repeat(words) {
             Some(v) => emit(&v),
             None => return usage("syscall-loop COUNT NR [ARGS...]"),

@@ -4,7 +4,9 @@
 //! directory in the unified tree), and none (with the reason recorded).
 //! Values are computed in `plan::cgroup`; this module only writes them.
 
+mod exec;
 mod fs;
+pub use exec::SubCgroup;
 pub mod stats;
 mod v1;
 mod v2;

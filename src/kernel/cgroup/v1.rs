@@ -32,6 +32,30 @@ pub fn create(hierarchies: &[String], path: &CgroupPath) -> Result<Cgroup> {
         }
         dirs.push((h.clone(), dir));
     }
+    // Hybrid: runc also places the container in the cgroup2 tree beside the
+    // v1 controllers (named "" as in runc's paths), so /proc/PID/cgroup's
+    // `0::` line names the container's own cgroup there too.
+    let unified = PathBuf::from(ROOT).join("unified");
+    if unified.join("cgroup.controllers").exists() {
+        let rel = match path {
+            CgroupPath::Relative(p) => {
+                let mine = own
+                    .lines()
+                    .find_map(|l| l.strip_prefix("0::"))
+                    .unwrap_or("/");
+                PathBuf::from(mine.trim_start_matches('/')).join(p)
+            }
+            CgroupPath::Absolute(p) => PathBuf::from(p.trim_start_matches('/')),
+        };
+        let mut dir = unified;
+        for comp in rel.components() {
+            dir.push(comp);
+            if fs::mkdir(&dir)? {
+                created.push(dir.clone());
+            }
+        }
+        dirs.push((String::new(), dir));
+    }
     Ok(Cgroup::V1 { dirs, created })
 }
 

@@ -5,7 +5,7 @@ use crate::error::{Context, Error, Result};
 use crate::plan::cgroup::{CgroupPath, Write};
 use std::path::{Path, PathBuf};
 
-const ROOT: &str = "/sys/fs/cgroup";
+pub(super) const ROOT: &str = "/sys/fs/cgroup";
 
 pub fn create(path: &CgroupPath) -> Result<Cgroup> {
     let rel = match path {

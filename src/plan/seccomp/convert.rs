@@ -170,6 +170,13 @@ pub fn plan(s: &LinuxSeccomp, notes: &mut Vec<String>) -> Result<SeccompPlan> {
                 "required when a syscall's action is SCMP_ACT_NOTIFY",
             ));
         }
+    } else if flag_bits & flags::WAIT_KILLABLE_RECV != 0 {
+        // It changes how a notifying syscall waits for its listener; the
+        // kernel refuses it without one (EINVAL).
+        flag_bits &= !flags::WAIT_KILLABLE_RECV;
+        notes.push(format!(
+            "{FIELD}.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: not applied: no syscall has SCMP_ACT_NOTIFY"
+        ));
     }
     let program = super::compile(default_action, &abis, &listed_abis, &rule_list)?;
     Ok(SeccompPlan {

@@ -263,3 +263,27 @@ fn long_blocks_and_sections_use_long_jumps() {
     }
     assert_eq!(nr(&p, AARCH64, 0), KILL);
 }
+
+#[test]
+fn wait_killable_recv_goes_only_with_a_listener() {
+    let with = compiled(json!({
+        "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/agent.sock",
+        "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", "SECCOMP_FILTER_FLAG_LOG"],
+        "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]
+    }));
+    assert_eq!(
+        with.flags,
+        flags::WAIT_KILLABLE_RECV | flags::NEW_LISTENER | flags::LOG
+    );
+    let (without, notes) = try_plan(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+        "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO"}]
+    }))
+    .unwrap();
+    assert_eq!(without.flags, 0);
+    assert!(
+        notes.iter().any(|n| n.contains("WAIT_KILLABLE_RECV")),
+        "{notes:?}"
+    );
+}

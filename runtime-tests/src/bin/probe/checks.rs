@@ -189,3 +189,19 @@ pub fn tty() -> Value {
         "ctty": ctty,
     })
 }
+
+/// `probe notify TEXT`: send TEXT (`\n` written as the two characters is turned
+/// into a newline) as one datagram to the socket named by $NOTIFY_SOCKET, as
+/// sd_notify(3) does.
+pub fn notify(text: &str) -> Value {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return json!({"notify": text, "error": "NOTIFY_SOCKET is not set"});
+    };
+    let msg = text.replace("\\n", "\n");
+    let sent =
+        std::os::unix::net::UnixDatagram::unbound().and_then(|s| s.send_to(msg.as_bytes(), &path));
+    match sent {
+        Ok(n) => json!({"notify": text, "socket": path.to_string_lossy(), "sent": n}),
+        Err(e) => json!({"notify": text, "socket": path.to_string_lossy(), "error": e.to_string()}),
+    }
+}
