@@ -12,7 +12,7 @@ VM_APT_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio
 ENGINE_APT_PACKAGES := podman containerd docker.io umoci skopeo
 SKIP_LOG := $(CURDIR)/target/test-skips.log
 
-.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns lint bench bench-v2 bench-images clean vm-deps test-cgroup2 engine-deps test-engines
+.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns test-rootless lint bench bench-v2 bench-images clean vm-deps test-cgroup2 engine-deps test-engines
 
 # Debian packages the demo and the tests use; apt runs only when one is missing.
 deps:
@@ -79,6 +79,11 @@ behaviour-userns: build fixtures
 
 behaviour: behaviour-root behaviour-userns
 
+# The behaviour suite as a real unprivileged user (created by scripts/rootless-user.sh with
+# /etc/subuid and /etc/subgid ranges), NOOK_TEST_MODE=rootless; docs/rootless.md.
+test-rootless: deps build fixtures
+	SKIP_LOG=$(SKIP_LOG) scripts/test-rootless.sh
+
 # podman, containerd (ctr) and dockerd driving nook-runtime, each with private state under
 # a temp dir, offline (image built from the fixture rootfs); one engine at a time.
 test-engines: engine-deps build fixtures
@@ -102,6 +107,7 @@ test: deps
 	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) behaviour
+	$(MAKE) test-rootless
 	$(MAKE) test-engines
 	$(MAKE) test-cgroup2
 	@echo "== skipped: $$(wc -l < $(SKIP_LOG)) (reasons in $(SKIP_LOG)) =="

@@ -21,6 +21,8 @@ pub struct Host {
     /// We already run inside a user namespace (e.g. `unshare -r`, rootless podman).
     pub in_userns: bool,
     pub cgroups: CgroupLayout,
+    /// When not root: the user's delegated id ranges and map helpers.
+    pub delegation: Option<crate::subid::Delegation>,
     /// Where `/proc/self/exe` points: the runtime binary, for the hooks' env and logging.
     pub exe: PathBuf,
 }
@@ -28,8 +30,10 @@ pub struct Host {
 impl Host {
     pub fn detect() -> Host {
         let uid_map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+        let euid = nix::unistd::geteuid().as_raw();
         Host {
-            euid: nix::unistd::geteuid().as_raw(),
+            euid,
+            delegation: (euid != 0).then(|| crate::subid::Delegation::detect(euid)),
             egid: nix::unistd::getegid().as_raw(),
             in_userns: !is_initial_map(&uid_map),
             cgroups: detect_cgroup_layout(),

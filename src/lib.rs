@@ -6,6 +6,7 @@
 pub mod calendar;
 pub mod cli;
 pub mod container;
+pub mod doctor;
 pub mod error;
 pub mod front;
 pub mod host;
@@ -15,5 +16,7 @@ pub mod launch;
 pub mod log;
 pub mod plan;
 pub mod spec;
+pub mod subid;
+pub mod userns;
 
 pub use error::{Error, Result};

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use crate::config::{adapt_for_mode, base_config, ConfigExt};
-use crate::env::{fixture_rootfs, fresh_dir, mode, Mode};
+use crate::env::{fixture_rootfs, fresh_dir, mode};
 
 /// A container created in a bundle, remembered so that drop can force-delete it.
 struct Created {
@@ -42,7 +42,7 @@ impl Bundle {
         let out = loop {
             let mut cp = Command::new("cp");
             cp.arg("-a");
-            if mode() == Mode::Userns {
+            if mode().in_userns() {
                 // Owners other than 0 (home/nook is 1000) are unmapped here: chown fails.
                 cp.arg("--no-preserve=ownership");
             }

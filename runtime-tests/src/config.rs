@@ -76,8 +76,28 @@ pub fn base_config() -> Value {
 /// namespace is owned by our user namespace so sysfs mounts; device nodes cannot be made,
 /// and runc bind-mounts the host's instead; the cgroup mount binds the host's hierarchies
 /// read-only (runc's rootless cgroup manager creates no cgroup).
+///
+/// In `rootless` mode (a real unprivileged user) a config without a user namespace gets one,
+/// with [`crate::env::rootless_maps`] (as `runc spec --rootless` does with a single id); with
+/// only the user's id mapped, gid 5 is unmapped too and goes from devpts.
 pub fn adapt_for_mode(config: &mut Value, mode: Mode) {
-    if mode != Mode::Userns {
+    if mode == Mode::Rootless {
+        let has_user = config["linux"]["namespaces"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|n| n["type"] == "user"));
+        if has_user {
+            return;
+        }
+        if let Some(ns) = config["linux"]["namespaces"].as_array_mut() {
+            ns.push(json!({"type": "user"}));
+        }
+        let (uid, gid) = crate::env::rootless_maps();
+        config["linux"]["uidMappings"] = uid;
+        config["linux"]["gidMappings"] = gid;
+        if !crate::env::only_root_mapped() {
+            return;
+        }
+    } else if mode != Mode::Userns {
         return;
     }
     if let Some(mounts) = config.pointer_mut("/mounts").and_then(Value::as_array_mut) {

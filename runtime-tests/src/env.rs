@@ -72,6 +72,91 @@ pub enum Mode {
     Root,
     /// uid 0 inside `unshare -r`: a user namespace where only uid 0 (and gid 0) is mapped.
     Userns,
+    /// A real unprivileged user (`make test-rootless`): every config gets a user namespace
+    /// mapping the user to root, plus the user's /etc/subuid range through newuidmap
+    /// unless `NOOK_TEST_IDMAP=single` (see [`rootless_maps`]).
+    Rootless,
+}
+
+impl Mode {
+    /// Does the container run in a user namespace below the host's (so no mknod, no
+    /// sysfs for the host's network namespace)?
+    pub fn in_userns(self) -> bool {
+        self != Mode::Root
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Root => "root",
+            Mode::Userns => "userns",
+            Mode::Rootless => "rootless",
+        }
+    }
+}
+
+/// Only uid/gid 0 exist for containers: `unshare -r`, or rootless with a single-id map.
+pub fn only_root_mapped() -> bool {
+    match mode() {
+        Mode::Root => false,
+        Mode::Userns => true,
+        Mode::Rootless => rootless_range().is_none(),
+    }
+}
+
+/// The calling user's first /etc/subuid and /etc/subgid ranges `(start, count)`, when
+/// newuidmap and newgidmap are on PATH and `NOOK_TEST_IDMAP` is not `single`.
+pub fn rootless_range() -> Option<((u32, u32), (u32, u32))> {
+    if std::env::var("NOOK_TEST_IDMAP").as_deref() == Ok("single") {
+        return None;
+    }
+    let on_path = |p: &str| {
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .any(|d| d.join(p).is_file())
+    };
+    if !on_path("newuidmap") || !on_path("newgidmap") {
+        return None;
+    }
+    let uid = nix::unistd::getuid().as_raw();
+    let name = fs::read_to_string("/etc/passwd")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
+        })
+        .unwrap_or_default();
+    let first = |file: &str| {
+        fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                if f.len() < 3 || (f[0] != name && f[0] != uid.to_string()) {
+                    return None;
+                }
+                Some((f[1].parse().ok()?, f[2].parse().ok()?))
+            })
+            .filter(|&(_, n): &(u32, u32)| n > 0)
+    };
+    Some((first("/etc/subuid")?, first("/etc/subgid")?))
+}
+
+/// The uid and gid maps a rootless config gets: the user as root, then (with a range)
+/// container ids 1.. onto the user's delegated range.
+pub fn rootless_maps() -> (serde_json::Value, serde_json::Value) {
+    let (uid, gid) = (
+        nix::unistd::getuid().as_raw(),
+        nix::unistd::getgid().as_raw(),
+    );
+    let map = |own: u32, range: Option<(u32, u32)>| {
+        let mut v = vec![serde_json::json!({"containerID": 0, "hostID": own, "size": 1})];
+        if let Some((start, count)) = range {
+            v.push(serde_json::json!({"containerID": 1, "hostID": start, "size": count}));
+        }
+        serde_json::Value::Array(v)
+    };
+    let r = rootless_range();
+    (map(uid, r.map(|r| r.0)), map(gid, r.map(|r| r.1)))
 }
 
 /// The mode from `$NOOK_TEST_MODE` (`root` or `userns`), or detected from
@@ -80,9 +165,11 @@ pub fn mode() -> Mode {
     match std::env::var("NOOK_TEST_MODE").as_deref() {
         Ok("root") => Mode::Root,
         Ok("userns") => Mode::Userns,
+        Ok("rootless") => Mode::Rootless,
         Ok(other) if !other.is_empty() => {
-            panic!("NOOK_TEST_MODE={other}: expected `root` or `userns`")
+            panic!("NOOK_TEST_MODE={other}: expected `root`, `userns` or `rootless`")
         }
+        _ if !nix::unistd::geteuid().is_root() => Mode::Rootless,
         _ => {
             let map = fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
             let full: Vec<&str> = map.split_whitespace().collect();
@@ -149,8 +236,8 @@ fn test_binary() -> String {
 /// `SKIP <binary>::<test>: <reason> [<mode>]`. Use the [`skip!`](crate::skip) macro.
 pub fn record_skip(reason: &str) {
     let mode = match mode() {
-        Mode::Root => "root",
-        Mode::Userns => "userns",
+        Mode::Rootless if only_root_mapped() => "rootless, single id",
+        m => m.name(),
     };
     let line = format!(
         "SKIP {}::{}: {} [{mode}]",

@@ -44,11 +44,23 @@ macro_rules! skip {
     }};
 }
 
-/// Skip the current test in `userns` mode, with a reason.
+/// Skip the current test when containers run in a user namespace below the host's
+/// (`userns` and `rootless` modes), with a reason.
 #[macro_export]
 macro_rules! skip_in_userns {
     ($($reason:tt)+) => {{
-        if $crate::mode() == $crate::Mode::Userns {
+        if $crate::mode().in_userns() {
+            $crate::skip!($($reason)+);
+        }
+    }};
+}
+
+/// Skip the current test when only uid/gid 0 can be mapped (`userns`, or `rootless`
+/// without a subuid range), with a reason.
+#[macro_export]
+macro_rules! skip_if_only_root_mapped {
+    ($($reason:tt)+) => {{
+        if $crate::env::only_root_mapped() {
             $crate::skip!($($reason)+);
         }
     }};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use runtime_tests::caps::{cap_mask, cap_names, report_caps};
 use runtime_tests::report::{ns_inode, proc_ns_inode, rlimit};
-use runtime_tests::{is_runc, skip, skip_in_userns, Bundle, ConfigExt, Runtime};
+use runtime_tests::{is_runc, skip, skip_if_only_root_mapped, Bundle, ConfigExt, Runtime};
 use serde_json::json;
 
 #[test]
@@ -33,7 +33,9 @@ fn hostname_and_domainname_from_config() {
 
 #[test]
 fn user_group_and_additional_groups() {
-    skip_in_userns!("only uid/gid 0 are mapped: uid 1000 and gids 29, 2000 do not exist here");
+    skip_if_only_root_mapped!(
+        "only uid/gid 0 are mapped: uid 1000 and gids 29, 2000 do not exist here"
+    );
     let (rt, mut b) = (Runtime::under_test(), Bundle::new());
     b.config.user(1000, 1000, &[29, 2000]);
     let r = rt.run_probe(&b, &[]);
@@ -103,7 +105,7 @@ fn capability_sets_as_root() {
 
 #[test]
 fn capability_sets_as_non_root() {
-    skip_in_userns!("uid 1000 is not mapped in this user namespace");
+    skip_if_only_root_mapped!("uid 1000 is not mapped in this user namespace");
     // For a non-root user without file capabilities execve keeps only the ambient set in
     // permitted and effective; bounding and inheritable stay as configured.
     let bounding = [
@@ -221,8 +223,13 @@ fn new_namespaces_differ_from_the_hosts() {
             "{kind} must be new"
         );
     }
-    // Not asked for in the config: shared with the caller.
-    assert_eq!(ns_inode(&r, "user"), proc_ns_inode("self", "user"));
+    if runtime_tests::mode() == runtime_tests::Mode::Rootless {
+        // A rootless config always has a user namespace of its own.
+        assert_ne!(ns_inode(&r, "user"), proc_ns_inode("self", "user"));
+    } else {
+        // Not asked for in the config: shared with the caller.
+        assert_eq!(ns_inode(&r, "user"), proc_ns_inode("self", "user"));
+    }
 }
 
 #[test]
@@ -245,6 +252,11 @@ fn namespaces_joined_by_path() {
 
     let mut b = Bundle::new();
     b.config.unset("/hostname");
+    if runtime_tests::mode() == runtime_tests::Mode::Rootless {
+        // Only A's user namespace gives an unprivileged user the right to join the others.
+        b.config
+            .namespace("user", Some(&format!("/proc/{a_pid}/ns/user")));
+    }
     for (kind, proc_name) in [("network", "net"), ("uts", "uts"), ("ipc", "ipc")] {
         let path = format!("/proc/{a_pid}/ns/{proc_name}");
         b.config.namespace(kind, Some(&path));

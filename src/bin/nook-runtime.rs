@@ -77,6 +77,7 @@ fn create_options(a: &CreateArgs, inherited: &[i32]) -> CreateOptions {
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
         keep_console: false,
+        strict_limits: a.strict_limits,
     }
 }
 
@@ -88,7 +89,11 @@ fn dispatch(cli: Cli, inherited: Vec<i32>) -> Result<i32> {
         );
         return Ok(0);
     }
-    let store = Store::new(&cli.root);
+    let root = match &cli.root {
+        Some(r) => r.clone(),
+        None => nook::container::store::default_root()?,
+    };
+    let store = Store::new(&root);
     let Some(cmd) = cli.command else {
         return Err(Error::Usage("no command given (see --help)".into()));
     };

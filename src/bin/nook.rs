@@ -21,6 +21,33 @@ fn main() {
             std::process::exit(125);
         }
     };
+    // The doctor's probe: a fresh process that changes namespace before anything else.
+    if let Command::Doctor(nook::cli::front::DoctorArgs {
+        probe: Some(dir), ..
+    }) = &cli.command
+    {
+        nook::doctor::probe::child(dir);
+    }
+    // Rootless: the commands that write the store or run containers do it inside a
+    // user namespace mapping the user's subordinate ranges (src/userns.rs).
+    match nook::userns::stage() {
+        nook::userns::Stage::Pending { ready, go } => {
+            if let Err(e) = nook::userns::enter(ready, go) {
+                eprintln!("nook: {}", e.one_line());
+                std::process::exit(125);
+            }
+        }
+        nook::userns::Stage::Outside if nook::userns::wanted() && needs_userns(&cli.command) => {
+            match nook::userns::run_inside() {
+                Ok(code) => std::process::exit(code),
+                Err(e) => {
+                    eprintln!("nook: {}", e.one_line());
+                    std::process::exit(125);
+                }
+            }
+        }
+        _ => {}
+    }
     // `run` starts container processes: from a sealed copy of this binary, as
     // nook-runtime does, so nothing in a container can reach the host's file.
     if matches!(cli.command, Command::Run(_)) && !nook::kernel::selfexe::is_sealed_copy() {
@@ -37,15 +64,35 @@ fn main() {
     }
 }
 
+/// Commands that create files of the image's owners or run containers.
+fn needs_userns(c: &Command) -> bool {
+    matches!(
+        c,
+        Command::Run(_)
+            | Command::Load(_)
+            | Command::Import(_)
+            | Command::Rmi(_)
+            | Command::Image(
+                ImageCommand::Load(_)
+                    | ImageCommand::Import(_)
+                    | ImageCommand::Rm(_)
+                    | ImageCommand::Prune(_)
+            )
+    )
+}
+
 /// The exit status: the container's for `run`, 0 for the other commands.
 fn run(cli: Cli) -> nook::Result<i32> {
+    if let Command::Doctor(a) = &cli.command {
+        return Ok(doctor(cli.root.as_deref(), a));
+    }
     let store = cmd::open_store(cli.root.as_deref())?;
     if let Command::Run(a) = &cli.command {
         return nook::front::run::run(&store, &run_options(a));
     }
     let out = &mut std::io::stdout().lock();
     match cli.command {
-        Command::Run(_) => Ok(()),
+        Command::Run(_) | Command::Doctor(_) => Ok(()),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => cmd::load(&store, &a, out),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => cmd::images(&store, &a, out),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
@@ -75,5 +122,24 @@ fn run_options(a: &nook::cli::front::RunArgs) -> nook::front::run::RunOptions {
         },
         rm: a.rm,
         name: a.name.clone(),
+        keep_id: a.userns.as_deref() == Some("keep-id"),
+        strict_limits: a.strict_limits,
     }
+}
+
+/// `nook doctor`: print the checks; exit 1 when any failed.
+fn doctor(root: Option<&std::path::Path>, a: &nook::cli::front::DoctorArgs) -> i32 {
+    let store = root
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(nook::image::store::Store::default_root);
+    let checks = nook::doctor::run_all(&store);
+    if a.format == "json" {
+        println!("{}", nook::doctor::render_json(&checks));
+    } else {
+        print!("{}", nook::doctor::render_text(&checks));
+    }
+    let failed = checks
+        .iter()
+        .any(|c| c.status == nook::doctor::Status::Fail);
+    i32::from(failed)
 }

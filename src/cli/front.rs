@@ -36,6 +36,18 @@ pub enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Check that this host is ready for containers run by this user
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// `json` for a machine-readable report
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    pub format: String,
+    /// Internal: the probe process (user namespace + overlay mount in DIR)
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub probe: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,6 +179,14 @@ pub struct RunArgs {
     /// The container's hostname (default: its short id)
     #[arg(long)]
     pub hostname: Option<String>,
+    /// Rootless: `keep-id` maps your uid/gid to themselves inside (and runs the
+    /// command as you); by default you are root inside and image ids map onto
+    /// your /etc/subuid range
+    #[arg(long, value_parser = ["keep-id"])]
+    pub userns: Option<String>,
+    /// Fail, naming the limit, when a resource limit cannot be applied
+    #[arg(long = "strict-limits")]
+    pub strict_limits: bool,
     pub image: String,
     /// The command and its arguments (replace the image's Cmd)
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

@@ -10,9 +10,10 @@ use std::path::PathBuf;
     disable_version_flag = true
 )]
 pub struct Cli {
-    /// Directory for container state
-    #[arg(long, global = true, default_value = "/run/nook-runtime")]
-    pub root: PathBuf,
+    /// Directory for container state (default: /run/nook-runtime as root,
+    /// $XDG_RUNTIME_DIR/nook-runtime otherwise, else /tmp/nook-runtime-UID)
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
     /// Write log lines to this file (default: stderr)
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,
@@ -61,6 +62,10 @@ pub struct CreateArgs {
     /// Do not create a session keyring for the container
     #[arg(long = "no-new-keyring")]
     pub no_new_keyring: bool,
+    /// Fail, naming the limit, when a resource limit cannot be applied (rootless
+    /// without a delegated cgroup) instead of recording it in `state`'s notApplied
+    #[arg(long = "strict-limits")]
+    pub strict_limits: bool,
     /// Container id
     pub id: String,
 }

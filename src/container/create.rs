@@ -25,6 +25,9 @@ pub struct CreateOptions {
     pub no_new_keyring: bool,
     /// Keep the pty master (foreground `run` proxies it) instead of requiring a socket.
     pub keep_console: bool,
+    /// A resource limit that cannot be applied (rootless without a delegated
+    /// cgroup) is an error naming it, instead of a `notApplied` line.
+    pub strict_limits: bool,
 }
 
 /// Create a container; on success init waits at the start gate. On failure
@@ -64,7 +67,7 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
         ));
     }
     let entry = store.claim(id)?;
-    let made = make_cgroup(&plan, &host).and_then(|(cgroup, notes)| {
+    let made = make_cgroup(&plan, &host, opts.strict_limits).and_then(|(cgroup, notes)| {
         entry
             .save_config(&spec)
             .and_then(|_| match notify {
@@ -83,13 +86,16 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
 
 /// Create the cgroup and write the limits. Without the right to (rootless, or
 /// in a user namespace), run without and record why; as real root it is an error.
-fn make_cgroup(plan: &Plan, host: &Host) -> Result<(Cgroup, Vec<String>)> {
+fn make_cgroup(plan: &Plan, host: &Host, strict: bool) -> Result<(Cgroup, Vec<String>)> {
     let mut notes = plan.not_applied.clone();
     let privileged = host.euid == 0 && !host.in_userns;
     let cgroup = match Cgroup::create(&host.cgroups, &plan.cgroup.path) {
         Ok(c) => c,
         Err(e) if !privileged => Cgroup::None {
-            reason: e.to_string(),
+            reason: format!(
+                "no cgroup may be created here by uid {} ({e}); see `nook doctor`",
+                host.euid
+            ),
         },
         Err(e) => return Err(e),
     };
@@ -111,7 +117,17 @@ fn make_cgroup(plan: &Plan, host: &Host) -> Result<(Cgroup, Vec<String>)> {
         )));
     }
     match cgroup.apply(&plan.cgroup.writes) {
-        Ok(skipped) => notes.extend(skipped),
+        Ok(skipped) => {
+            let limit = skipped.iter().find(|n| !n.starts_with("devices."));
+            if let (true, Some(limit)) = (strict, limit) {
+                let _ = cgroup.destroy();
+                return Err(Error::unsupported(
+                    "linux.resources",
+                    format!("{limit} (--strict-limits)"),
+                ));
+            }
+            notes.extend(skipped)
+        }
         Err(e) => {
             let _ = cgroup.destroy();
             return Err(e);

@@ -36,6 +36,42 @@ pub fn check_id(id: &str) -> Result<()> {
     }
 }
 
+/// The state root when `--root` is not given: `/run/nook-runtime` for root;
+/// for anyone else `$XDG_RUNTIME_DIR/nook-runtime` when that is a directory of
+/// theirs, else a private `/tmp/nook-runtime-UID` (mode 0700, refused unless
+/// it is a real directory owned by the user: /tmp is shared).
+pub fn default_root() -> Result<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = nix::unistd::geteuid().as_raw();
+    if uid == 0 {
+        return Ok(PathBuf::from("/run/nook-runtime"));
+    }
+    let ours = |p: &Path| fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.uid() == uid);
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        if ours(&dir) {
+            return Ok(dir.join("nook-runtime"));
+        }
+    }
+    let dir = PathBuf::from(format!("/tmp/nook-runtime-{uid}"));
+    match fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io("create state root", &dir, e)),
+    }
+    let meta = fs::symlink_metadata(&dir).map_err(|e| Error::io("stat", &dir, e))?;
+    if !ours(&dir) || meta.mode() & 0o077 != 0 {
+        return Err(Error::State(format!(
+            "state root {} is not a private directory of uid {uid} (owner {}, mode {:o}): \
+             remove it, set XDG_RUNTIME_DIR, or pass --root",
+            dir.display(),
+            meta.uid(),
+            meta.mode() & 0o7777
+        )));
+    }
+    Ok(dir)
+}
+
 impl Store {
     pub fn new(root: &Path) -> Store {
         Store {

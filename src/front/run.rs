@@ -16,6 +16,9 @@ pub struct RunOptions {
     pub process: ProcessRequest,
     pub rm: bool,
     pub name: Option<String>,
+    /// `--userns=keep-id`: the user's ids map to themselves (rootless only).
+    pub keep_id: bool,
+    pub strict_limits: bool,
 }
 
 /// The container's files: `<store>/containers/<id>/` with `config.json`,
@@ -51,6 +54,10 @@ pub fn run(store: &Store, opts: &RunOptions) -> Result<i32> {
     let id = new_id()?;
     let dir = container_dir(store, &id);
     let snap = snapshot::create(store, &digest, &id, &dir.join("snapshot"), Want::Auto)?;
+    let snap = snapshot::mounted_or_copy(store, &digest, &id, &dir.join("snapshot"), snap)
+        .inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&dir);
+        })?;
     let result = run_in(store, opts, &image, &id, &dir, &snap);
     let unmounted = match &snap {
         Snapshot::Overlay { merged, .. } => {
@@ -80,8 +87,10 @@ fn run_in(
     dir: &Path,
     snap: &Snapshot,
 ) -> Result<i32> {
-    snapshot::mount_overlay(snap)?;
-    let spec = config(image, &opts.process, snap.rootfs(), id)?;
+    let mut spec = config(image, &opts.process, snap.rootfs(), id)?;
+    if opts.keep_id {
+        crate::userns::keep_id(&mut spec, opts.process.user.is_none())?;
+    }
     let text = serde_json::to_string_pretty(&spec).expect("config serialises");
     std::fs::write(dir.join("config.json"), text)
         .map_err(|e| Error::io("write", dir.join("config.json"), e))?;
@@ -92,6 +101,7 @@ fn run_in(
     let runtime = RuntimeStore::new(&store.root().join("runtime"));
     let create = CreateOptions {
         bundle: dir.to_path_buf(),
+        strict_limits: opts.strict_limits,
         ..Default::default()
     };
     match crate::container::run(&runtime, id, &create, false, false) {

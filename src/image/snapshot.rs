@@ -175,6 +175,35 @@ pub fn flatten(store: &Store, id: &Digest, into: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Mount an overlay snapshot; when the kernel refuses (e.g. overlayfs in a
+/// user namespace before 5.11, or an upper directory on a filesystem without
+/// user xattrs) make a copy instead, with the refusal as its reason.
+pub fn mounted_or_copy(
+    store: &Store,
+    id: &Digest,
+    user: &str,
+    dir: &Path,
+    snap: Snapshot,
+) -> Result<Snapshot> {
+    match mount_overlay(&snap) {
+        Ok(()) => Ok(snap),
+        Err(e) => {
+            remove(store, id, user, dir)?;
+            let copy = create(store, id, user, dir, Want::Copy).inspect_err(|_| {
+                let _ = remove(store, id, user, dir);
+            })?;
+            crate::log::debug(&format!("snapshot: copy instead of overlay: {e}"));
+            Ok(match copy {
+                Snapshot::Copy { rootfs, .. } => Snapshot::Copy {
+                    rootfs,
+                    reason: format!("overlay mount failed: {e}"),
+                },
+                other => other,
+            })
+        }
+    }
+}
+
 /// Mount an overlay snapshot at its `merged` directory. Call it only in a
 /// private mount namespace (the runtime's, or `unshare -m`).
 pub fn mount_overlay(s: &Snapshot) -> Result<()> {

@@ -40,3 +40,18 @@ pub fn recv_fd(sock: BorrowedFd, buf: &mut [u8]) -> Result<(usize, Option<OwnedF
     }
     Ok((msg.bytes, fd))
 }
+
+/// Take ownership of a descriptor this process inherited across exec and was
+/// told about (e.g. in its environment), after checking it is open; it is
+/// made close-on-exec so it goes no further.
+pub fn adopt_inherited(fd: RawFd) -> Result<OwnedFd> {
+    // SAFETY: F_SETFD on a descriptor number changes only that descriptor's
+    // flags, and fails with EBADF when it is not open.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+        return Err(Error::sys("fcntl(F_SETFD)", fd, nix::errno::Errno::last()));
+    }
+    // SAFETY: `fd` is open (F_SETFD succeeded) and was inherited for the caller
+    // alone: nothing else in this process holds or closes it, so the OwnedFd
+    // is its only owner.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}

@@ -20,9 +20,23 @@ pub fn write_sysctl(key: &str, value: &str) -> Result<()> {
     fs::write(&path, value).map_err(|e| Error::io("write", path, e))
 }
 
+/// A non-dumpable process's /proc files belong to root of the user namespace
+/// its memory was made in (the host's, for a runtime that exec'd there): a
+/// rootless runtime in a new user namespace gets EACCES from its own file.
+/// Dumpable for the one write, the file is its own (nothing of the container
+/// runs yet to take advantage), then non-dumpable again.
 pub fn set_oom_score_adj(value: i32) -> Result<()> {
     let path = "/proc/self/oom_score_adj";
-    fs::write(path, value.to_string()).map_err(|e| Error::io("write", path, e))
+    match fs::write(path, value.to_string()) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            super::process::set_dumpable(true)?;
+            let res = fs::write(path, value.to_string());
+            super::process::set_dumpable(false)?;
+            res
+        }
+        other => other,
+    }
+    .map_err(|e| Error::io("write", path, e))
 }
 
 /// (state, start time in clock ticks) from /proc/PID/stat, or None if gone.

@@ -110,7 +110,7 @@ fn enter_new(req: &Request, chan: &Channel) -> Result<()> {
         }
     }
     if plan.has_new(NsKind::User) {
-        namespace::create(CloneFlags::CLONE_NEWUSER)?;
+        namespace::create(CloneFlags::CLONE_NEWUSER).map_err(crate::doctor::explain_userns)?;
         // Without dumpable the parent cannot write our maps; it is reset below.
         process::set_dumpable(true)?;
         chan.send(&Msg::MapIds)?;

@@ -6,7 +6,7 @@ use super::channel::{Channel, Msg};
 use super::Request;
 use crate::error::{Error, Result};
 use crate::kernel::{fdpass, idmap, process};
-use crate::plan::{HookKind, IdMaps};
+use crate::plan::HookKind;
 use nix::sys::signal::Signal;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -111,13 +111,7 @@ fn map_ids(req: &Request, chan: &Channel, intermediate: i32) -> Result<()> {
         .id_maps
         .as_ref()
         .expect("plan has maps for a new user namespace");
-    let deny = nix::unistd::geteuid().as_raw() != 0;
-    idmap::write_maps(
-        intermediate,
-        &IdMaps::render(&maps.uid),
-        &IdMaps::render(&maps.gid),
-        deny,
-    )?;
+    idmap::apply(intermediate, maps)?;
     chan.send(&Msg::Ack)
 }
 

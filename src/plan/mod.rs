@@ -13,7 +13,7 @@ mod process;
 pub mod seccomp;
 
 pub use hooks::{HookKind, HookPlan, Hooks};
-pub use ids::{IdMap, IdMaps};
+pub use ids::{IdMap, IdMaps, MapWriter};
 pub use mounts::{
     propagation_flag, Device, DeviceKind, DeviceMethod, MountKind, MountOp, DEFAULT_DEVICES,
 };
@@ -98,8 +98,24 @@ impl Plan {
         let new_userns = namespaces
             .iter()
             .any(|n| n.kind == NsKind::User && n.path.is_none());
-        let id_maps = ids::plan(linux, new_userns)?;
-        let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), bundle, host)?;
+        let id_maps = ids::plan(linux, new_userns, host)?;
+        if host.euid != 0 && !namespaces.iter().any(|n| n.kind == NsKind::User) {
+            return Err(Error::unsupported(
+                "linux.namespaces",
+                format!(
+                    "running as uid {} needs a user namespace: add {{\"type\": \"user\"}} with \
+                     linux.uidMappings and linux.gidMappings (`nook-runtime spec --rootless` writes one)",
+                    host.euid
+                ),
+            ));
+        }
+        let mut mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), bundle, host)?;
+        let own_net = namespaces
+            .iter()
+            .any(|n| n.kind == NsKind::Net && n.path.is_none());
+        if !own_net && (host.euid != 0 || host.in_userns || new_userns) {
+            mounts::bind_sysfs(&mut mounts);
+        }
         let dev_from_host = mounts
             .iter()
             .any(|m| m.dest == Path::new("/dev") && matches!(m.kind, MountKind::Bind { .. }));

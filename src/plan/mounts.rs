@@ -38,6 +38,23 @@ impl MountOp {
     }
 }
 
+/// sysfs can be mounted only by the owner of the network namespace: without a
+/// new one (in a user namespace, or unprivileged) the host's /sys is bound
+/// recursively instead, with the flags asked for (as runc does).
+pub fn bind_sysfs(mounts: &mut [MountOp]) {
+    for m in mounts.iter_mut().filter(|m| {
+        m.kind
+            == (MountKind::Fs {
+                fstype: "sysfs".into(),
+            })
+    }) {
+        m.kind = MountKind::Bind { recursive: true };
+        m.source = Some(PathBuf::from("/sys"));
+        m.flags |= MsFlags::MS_BIND | MsFlags::MS_REC;
+        m.data.clear();
+    }
+}
+
 /// Parse one propagation word (`rslave`, `private`, ...).
 pub fn propagation_flag(word: &str) -> Option<MsFlags> {
     Some(match word {

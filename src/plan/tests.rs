@@ -7,6 +7,7 @@ fn host(cgroups: CgroupLayout) -> Host {
         euid: 0,
         egid: 0,
         in_userns: false,
+        delegation: None,
         cgroups,
         exe: PathBuf::from("/usr/bin/nook-runtime"),
     }
@@ -233,4 +234,66 @@ fn cgroup_defaults_to_the_id_with_device_rules_on_v1() {
     let p = Plan::build("c", Path::new("/b"), &spec, &h, &LaunchOptions::default()).unwrap();
     assert_eq!(p.cgroup.writes[0].file, "devices.deny");
     assert!(p.cgroup.writes.iter().any(|w| w.value == "c 1:3 rwm"));
+}
+
+#[test]
+fn rootless_needs_a_user_namespace_and_gets_the_hosts_sys_without_a_netns() {
+    let mut user = host(CgroupLayout::None);
+    user.euid = 1000;
+    user.egid = 1000;
+    user.delegation = Some(crate::subid::Delegation::default());
+    let spec = crate::spec::parse(base().to_string().as_bytes()).unwrap();
+    let e = Plan::build(
+        "c",
+        Path::new("/b"),
+        &spec,
+        &user,
+        &LaunchOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.starts_with("linux.namespaces: running as uid 1000 needs a user namespace"),
+        "{e}"
+    );
+    let rootless = crate::spec::default_spec(true, 1000, 1000);
+    let spec = crate::spec::parse(rootless.to_string().as_bytes()).unwrap();
+    let p = Plan::build(
+        "c",
+        Path::new("/b"),
+        &spec,
+        &user,
+        &LaunchOptions::default(),
+    )
+    .unwrap();
+    // runc's rootless spec binds /sys already; a sysfs mount without a netns becomes one too.
+    let mut v = rootless;
+    v["mounts"][5] = json!({"destination": "/sys", "type": "sysfs", "source": "sysfs",
+                            "options": ["nosuid", "noexec", "nodev", "ro"]});
+    let spec = crate::spec::parse(v.to_string().as_bytes()).unwrap();
+    let q = Plan::build(
+        "c",
+        Path::new("/b"),
+        &spec,
+        &user,
+        &LaunchOptions::default(),
+    )
+    .unwrap();
+    for plan in [&p, &q] {
+        let sys = plan
+            .mounts
+            .iter()
+            .find(|m| m.dest == Path::new("/sys"))
+            .unwrap();
+        assert_eq!(sys.kind, MountKind::Bind { recursive: true });
+        assert_eq!(sys.source.as_deref(), Some(Path::new("/sys")));
+        assert!(sys.flags.contains(MsFlags::MS_RDONLY | MsFlags::MS_NOSUID));
+    }
+    let maps = p.id_maps.unwrap();
+    assert_eq!(
+        maps.gid_writer,
+        MapWriter::Direct {
+            deny_setgroups: true
+        }
+    );
 }
