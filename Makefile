@@ -87,6 +87,7 @@ test-rootless: deps build fixtures
 # podman, containerd (ctr) and dockerd driving nook-runtime, each with private state under
 # a temp dir, offline (image built from the fixture rootfs); one engine at a time.
 test-engines: engine-deps build fixtures
+	scripts/rootless-user.sh >/dev/null
 	NOOK_TEST_MODE=root NOOK_SKIP_LOG=$(SKIP_LOG) $(CARGO) test -p runtime-tests --test engines -- --include-ignored --test-threads=1
 
 # cgroup v2 suite: built on the host, each test binary run in a qemu guest that is a pure

@@ -36,6 +36,17 @@ pub fn check_id(id: &str) -> Result<()> {
     }
 }
 
+/// Root in a user namespace made for an unprivileged user (rootless podman
+/// runs its runtime so, passing no --root): that user's XDG_RUNTIME_DIR, not
+/// /run, as runc decides it (XDG_RUNTIME_DIR set, and USER unset or not root).
+fn rootless_root() -> bool {
+    let in_userns =
+        !crate::host::is_initial_map(&fs::read_to_string("/proc/self/uid_map").unwrap_or_default());
+    in_userns
+        && std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| !d.is_empty())
+        && std::env::var("USER").map_or(true, |u| u != "root")
+}
+
 /// The state root when `--root` is not given: `/run/nook-runtime` for root;
 /// for anyone else `$XDG_RUNTIME_DIR/nook-runtime` when that is a directory of
 /// theirs, else a private `/tmp/nook-runtime-UID` (mode 0700, refused unless
@@ -43,7 +54,7 @@ pub fn check_id(id: &str) -> Result<()> {
 pub fn default_root() -> Result<PathBuf> {
     use std::os::unix::fs::MetadataExt;
     let uid = nix::unistd::geteuid().as_raw();
-    if uid == 0 {
+    if uid == 0 && !rootless_root() {
         return Ok(PathBuf::from("/run/nook-runtime"));
     }
     let ours = |p: &Path| fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.uid() == uid);

@@ -57,6 +57,11 @@ pub trait Engine {
     fn tty_flags(&self) -> Vec<String>;
     /// The sandbox (temp dir, runtime record).
     fn sandbox(&self) -> &Sandbox;
+    /// Whether the engine can limit and freeze containers here (not rootless podman on
+    /// a host without a delegated cgroup v2 subtree).
+    fn limits(&self) -> bool {
+        true
+    }
 }
 
 /// The first executable named `name` in `$PATH` (or `/usr/sbin`, `/sbin`, which a root

@@ -10,6 +10,22 @@ use super::{first_missing, which, Engine, Output, Sandbox, IMAGE};
 pub struct Podman {
     sb: Sandbox,
     podman: String,
+    /// Rootless: podman runs as this unprivileged user (name, uid).
+    user: Option<(String, u32)>,
+}
+
+/// The unprivileged user `scripts/rootless-user.sh` makes (`NOOK_TEST_USER`).
+fn test_user() -> Result<(String, u32), String> {
+    let name = std::env::var("NOOK_TEST_USER").unwrap_or_else(|_| "nooktest".into());
+    let out = Command::new("id")
+        .args(["-u", &name])
+        .output()
+        .map_err(|e| format!("id: {e}"))?;
+    let uid = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .map_err(|_| format!("no user {name} (scripts/rootless-user.sh makes it)"))?;
+    Ok((name, uid))
 }
 
 /// The containers.conf the test writes (`{dir}` is the sandbox).
@@ -39,11 +55,30 @@ impl Podman {
         if let Some(m) = first_missing(image::TOOLS) {
             return Err(format!("{m} not installed (make engine-deps)"));
         }
-        Ok(Self::start_inner())
+        Ok(Self::start_inner(None))
     }
 
-    fn start_inner() -> Result<Podman, String> {
-        let sb = Sandbox::new("podman");
+    /// The same, with podman run by the unprivileged test user (rootless podman runs
+    /// the runtime inside its own user namespace, as root there, with no `--root`).
+    pub fn start_rootless() -> Result<Result<Podman, String>, String> {
+        if let Some(m) = first_missing(&["podman", "conmon", "newuidmap", "runuser"]) {
+            return Err(format!("{m} not installed (make engine-deps)"));
+        }
+        if let Some(m) = first_missing(image::TOOLS) {
+            return Err(format!("{m} not installed (make engine-deps)"));
+        }
+        let user = test_user()?;
+        if !std::path::Path::new(&format!("/run/user/{}", user.1)).is_dir() {
+            return Err(format!(
+                "/run/user/{} is missing (scripts/rootless-user.sh makes it)",
+                user.1
+            ));
+        }
+        Ok(Self::start_inner(Some(user)))
+    }
+
+    fn start_inner(user: Option<(String, u32)>) -> Result<Podman, String> {
+        let sb = Sandbox::new(if user.is_some() { "podrl" } else { "podman" });
         let dir = sb.dir().to_string_lossy().into_owned();
         std::fs::write(sb.dir().join("containers.conf"), config(&dir))
             .map_err(|e| e.to_string())?;
@@ -53,8 +88,22 @@ impl Podman {
                 .to_string_lossy()
                 .into_owned(),
             sb,
+            user,
         };
         let archive = image::build(&p.sb, Format::Docker)?;
+        if let Some((_, uid)) = &p.user {
+            // The user's copy of the runtime (the checkout may be private) behind the
+            // wrapper, and the whole sandbox theirs.
+            p.sb.own_runtime_copy()?;
+            std::fs::create_dir_all(p.sb.dir().join("home")).map_err(|e| e.to_string())?;
+            let status = Command::new("chown")
+                .args(["-R", &format!("{uid}:{uid}"), &dir])
+                .status()
+                .map_err(|e| format!("chown: {e}"))?;
+            if !status.success() {
+                return Err(format!("chown -R {uid} {dir} failed"));
+            }
+        }
         let out = p.podman(&["load", "--input", &archive]);
         if !out.success() {
             return Err(format!("podman load failed:\n{out}"));
@@ -63,7 +112,18 @@ impl Podman {
     }
 
     fn podman(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(&self.podman);
+        let mut cmd = match &self.user {
+            None => Command::new(&self.podman),
+            Some((name, uid)) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", name, "--", "env"])
+                    .arg(format!("XDG_RUNTIME_DIR=/run/user/{uid}"))
+                    .arg(format!("HOME={}", self.sb.path("home")))
+                    .arg(format!("USER={name}"))
+                    .arg(&self.podman);
+                c
+            }
+        };
         cmd.env("CONTAINERS_CONF", self.sb.dir().join("containers.conf"))
             .arg("--root")
             .arg(self.sb.path("root"))
@@ -80,7 +140,11 @@ impl Podman {
     }
 
     fn run_args<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
-        let mut args = vec!["run", "--cgroup-parent", self.sb.cgroup_parent()];
+        // Rootless on a v1 host: no cgroups to parent (podman refuses the flag).
+        let mut args = match self.user {
+            None => vec!["run", "--cgroup-parent", self.sb.cgroup_parent()],
+            Some(_) => vec!["run"],
+        };
         args.extend_from_slice(extra);
         args
     }
@@ -95,7 +159,15 @@ impl Drop for Podman {
 
 impl Engine for Podman {
     fn name(&self) -> &'static str {
-        "podman"
+        match self.user {
+            None => "podman",
+            Some(_) => "podman (rootless)",
+        }
+    }
+    fn limits(&self) -> bool {
+        // Rootless cgroups need a delegated v2 subtree (none on a v1/hybrid host).
+        self.user.is_none()
+            || std::path::Path::new("/sys/fs/cgroup/cgroup.subtree_control").exists()
     }
     fn run_rm(&self, flags: &[String], cmd: &[&str]) -> Output {
         let mut args = self.run_args(&["--rm"]);

@@ -76,6 +76,21 @@ impl Sandbox {
         &self.runtime
     }
 
+    /// Copy the runtime into the sandbox and point the wrapper at the copy (for an
+    /// engine run by another user, who may not reach the checkout).
+    pub fn own_runtime_copy(&self) -> Result<(), String> {
+        let copy = self.dir.join("runtime-bin");
+        fs::copy(&self.runtime, &copy).map_err(|e| format!("copy runtime: {e}"))?;
+        fs::set_permissions(&copy, fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("chmod runtime copy: {e}"))?;
+        let script = format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            self.dir.join("runtime-calls.log").display(),
+            copy.display()
+        );
+        fs::write(self.wrapper(), script).map_err(|e| format!("write wrapper: {e}"))
+    }
+
     /// The wrapper engines are given as their runtime.
     pub fn wrapper(&self) -> String {
         self.path("runtime-wrapper")
