@@ -37,18 +37,8 @@ pub fn create(hierarchies: &[String], path: &CgroupPath) -> Result<Cgroup> {
     // `0::` line names the container's own cgroup there too.
     let unified = PathBuf::from(ROOT).join("unified");
     if unified.join("cgroup.controllers").exists() {
-        let rel = match path {
-            CgroupPath::Relative(p) => {
-                let mine = own
-                    .lines()
-                    .find_map(|l| l.strip_prefix("0::"))
-                    .unwrap_or("/");
-                PathBuf::from(mine.trim_start_matches('/')).join(p)
-            }
-            CgroupPath::Absolute(p) => PathBuf::from(p.trim_start_matches('/')),
-        };
         let mut dir = unified;
-        for comp in rel.components() {
+        for comp in super::v2::relative(path, &own).components() {
             dir.push(comp);
             if fs::mkdir(&dir)? {
                 created.push(dir.clone());

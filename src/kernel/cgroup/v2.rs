@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 pub(super) const ROOT: &str = "/sys/fs/cgroup";
 
-pub fn create(path: &CgroupPath) -> Result<Cgroup> {
-    let rel = match path {
+/// `path` below the cgroup2 root: a relative one below our own cgroup there
+/// (the `0::` line of /proc/self/cgroup, given as `own`).
+pub(super) fn relative(path: &CgroupPath, own: &str) -> PathBuf {
+    match path {
         CgroupPath::Relative(p) => {
-            let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
             let mine = own
                 .lines()
                 .find_map(|l| l.strip_prefix("0::"))
@@ -18,7 +19,12 @@ pub fn create(path: &CgroupPath) -> Result<Cgroup> {
             PathBuf::from(mine.trim_start_matches('/')).join(p)
         }
         CgroupPath::Absolute(p) => PathBuf::from(p.trim_start_matches('/')),
-    };
+    }
+}
+
+pub fn create(path: &CgroupPath) -> Result<Cgroup> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let rel = relative(path, &own);
     let mut dir = PathBuf::from(ROOT);
     let mut created = Vec::new();
     for comp in rel.components() {
