@@ -25,6 +25,20 @@ pub struct CreateOptions {
     pub no_new_keyring: bool,
     /// Keep the pty master (foreground `run` proxies it) instead of requiring a socket.
     pub keep_console: bool,
+    /// What to do about a limit the cgroup layer could not apply.
+    pub limits: LimitPolicy,
+}
+
+/// A limit that could not be applied is always recorded (`notApplied`);
+/// `nook run` also warns about it, or with `--strict-limits` fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LimitPolicy {
+    #[default]
+    Record,
+    /// A docker-style `WARNING: ...` line on stderr for each.
+    Warn,
+    /// An error naming the first (nothing is left behind).
+    Strict,
 }
 
 /// Create a container; on success init waits at the start gate. On failure
@@ -58,7 +72,7 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
         ));
     }
     let entry = store.claim(id)?;
-    let made = make_cgroup(&plan, &host).and_then(|(cgroup, notes)| {
+    let made = make_cgroup(&plan, &host, opts.limits).and_then(|(cgroup, notes)| {
         create_in(&entry, &plan, opts, &host, cgroup.clone(), notes).inspect_err(|_| {
             let _ = cgroup.destroy();
         })
@@ -70,7 +84,7 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
 
 /// Create the cgroup and write the limits. Without the right to (rootless, or
 /// in a user namespace), run without and record why; as real root it is an error.
-fn make_cgroup(plan: &Plan, host: &Host) -> Result<(Cgroup, Vec<String>)> {
+fn make_cgroup(plan: &Plan, host: &Host, policy: LimitPolicy) -> Result<(Cgroup, Vec<String>)> {
     let mut notes = plan.not_applied.clone();
     let privileged = host.euid == 0 && !host.in_userns;
     let cgroup = match Cgroup::create(&host.cgroups, &plan.cgroup.path) {
@@ -125,6 +139,20 @@ fn make_cgroup(plan: &Plan, host: &Host) -> Result<(Cgroup, Vec<String>)> {
     }
     for n in &notes {
         crate::log::debug(&format!("not applied: {n}"));
+    }
+    let limits = &notes[plan.not_applied.len()..];
+    match (policy, limits.first()) {
+        (LimitPolicy::Strict, Some(first)) => {
+            let _ = cgroup.destroy();
+            return Err(Error::Unsupported {
+                field: "limit not applied (--strict-limits)".into(),
+                msg: first.clone(),
+            });
+        }
+        (LimitPolicy::Warn, _) => limits
+            .iter()
+            .for_each(|n| eprintln!("WARNING: limit not applied: {n}")),
+        _ => {}
     }
     Ok((cgroup, notes))
 }

@@ -16,6 +16,8 @@ pub struct RunOptions {
     pub process: ProcessRequest,
     pub rm: bool,
     pub name: Option<String>,
+    /// The configuration flags, checked (mounts, security, limits).
+    pub config: super::bundle::Settings,
 }
 
 /// The container's files: `<store>/containers/<id>/` with `config.json`,
@@ -81,7 +83,15 @@ fn run_in(
     snap: &Snapshot,
 ) -> Result<i32> {
     snapshot::mount_overlay(snap)?;
-    let spec = config(image, &opts.process, snap.rootfs(), id)?;
+    let volumes = super::volume::root(store);
+    let spec = config(
+        image,
+        &opts.process,
+        &opts.config,
+        snap.rootfs(),
+        id,
+        &volumes,
+    )?;
     let text = serde_json::to_string_pretty(&spec).expect("config serialises");
     std::fs::write(dir.join("config.json"), text)
         .map_err(|e| Error::io("write", dir.join("config.json"), e))?;
@@ -92,6 +102,7 @@ fn run_in(
     let runtime = RuntimeStore::new(&store.root().join("runtime"));
     let create = CreateOptions {
         bundle: dir.to_path_buf(),
+        limits: opts.config.limit_policy(),
         ..Default::default()
     };
     match crate::container::run(&runtime, id, &create, false, false) {
