@@ -14,6 +14,7 @@ pub mod kernel;
 pub mod launch;
 pub mod log;
 pub mod plan;
+pub mod report;
 pub mod spec;
 
 pub use error::{Error, Result};
