@@ -1,0 +1,128 @@
+//! Shared by tests/front_config.rs and tests/front_isolation.rs: a store with
+//! the fixture busybox image, a `nook run` left running in the background, and
+//! the "nothing left behind" check for a refused `nook run`.
+
+use crate::images_support::{images_dir, Nook};
+use runtime_tests::env::workspace_root;
+use runtime_tests::leftovers::{cgroups_named, mounts_mentioning};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Tests that compare the container cgroups before and after run one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A store with the fixture busybox image loaded.
+pub fn nook_with_busybox() -> Option<Nook> {
+    let dir = images_dir()?;
+    let n = Nook::new();
+    n.ok(&[
+        "load",
+        "-i",
+        &dir.join("busybox-docker.tar").to_string_lossy(),
+    ]);
+    Some(n)
+}
+
+#[macro_export]
+macro_rules! setup {
+    () => {{
+        if runtime_tests::mode() == runtime_tests::Mode::Userns {
+            runtime_tests::skip!(
+                "nook run needs real root in this version (rootless comes with issue 6)"
+            );
+        }
+        match front_support::nook_with_busybox() {
+            Some(n) => n,
+            None => runtime_tests::skip!("fixture images missing: run `make fixtures`"),
+        }
+    }};
+}
+
+fn nook_bin() -> PathBuf {
+    std::env::var_os("NOOK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/debug/nook"))
+}
+
+/// `nook run ARGS` started in the background (its output discarded).
+pub fn spawn(n: &Nook, args: &[&str]) -> Child {
+    Command::new(nook_bin())
+        .arg("--root")
+        .arg(&n.root)
+        .arg("run")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn nook run")
+}
+
+/// The (id, init pid) of the store's one container once it is running.
+pub fn running(n: &Nook) -> (String, i32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ids: Vec<String> = std::fs::read_dir(n.root.join("containers"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for id in ids {
+            let state = n.root.join("runtime").join(&id).join("state.json");
+            let pid = std::fs::read(&state)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .and_then(|v| v["pid"].as_i64())
+                .unwrap_or(0) as i32;
+            // Running: init has exec'd the container's command (no start gate left).
+            let gate = n.root.join("runtime").join(&id).join("exec.fifo");
+            if pid > 0 && !gate.exists() {
+                return (id, pid);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no container came up in {}",
+            n.root.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The container cgroups (`nook/<id>` in every hierarchy) that exist now.
+pub fn container_cgroups() -> BTreeSet<String> {
+    cgroups_named("nook")
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.path().display().to_string())
+        .collect()
+}
+
+/// A refused `nook run`: no container directory, no mount of the store, no new cgroup.
+pub fn assert_nothing_left(root: &Path, cgroups_before: &BTreeSet<String>) {
+    let containers: Vec<_> = std::fs::read_dir(root.join("containers"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(
+        containers.is_empty(),
+        "container directories left: {containers:?}"
+    );
+    let mounts = mounts_mentioning(root);
+    assert!(mounts.is_empty(), "mounts left: {mounts:?}");
+    let new: Vec<_> = container_cgroups()
+        .difference(cgroups_before)
+        .cloned()
+        .collect();
+    assert!(new.is_empty(), "cgroups left: {new:?}");
+}
