@@ -127,6 +127,33 @@ fn named_volume_persists_across_runs() {
     );
     n.ok(&["volume", "rm", "keep"]);
     assert!(!n.root.join("volumes/keep").exists());
+    // A new volume gets the image's content at its target (docker's copy-up), unless nocopy.
+    let out = n.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "etc:/etc",
+        "busybox",
+        "sh",
+        "-c",
+        "ls /etc/passwd",
+    ]);
+    assert_eq!(out, "/etc/passwd\n");
+    assert!(n.root.join("volumes/etc/_data/passwd").is_file());
+    n.ok(&["run", "--rm", "-v", "empty:/etc:nocopy", "busybox", "true"]);
+    assert!(!n.root.join("volumes/empty/_data/passwd").exists());
+    // In use by a container (kept without --rm): rm refused, -f removes it.
+    n.ok(&["run", "-v", "used:/u", "busybox", "true"]);
+    let o = n.run(&["volume", "rm", "used"]);
+    assert_eq!(o.code, 125, "{}", o.stderr);
+    assert!(o.stderr.contains("in use"), "{}", o.stderr);
+    n.ok(&["volume", "rm", "-f", "used"]);
+    // prune: unused anonymous volumes only (named ones too with -a).
+    n.ok(&["run", "--rm", "-v", "/anon", "busybox", "true"]);
+    let before = n.ok(&["volume", "ls", "-q"]).lines().count();
+    let pruned = n.ok(&["volume", "prune", "-f"]);
+    assert_eq!(pruned.lines().count(), 2, "one anonymous volume: {pruned}");
+    assert_eq!(n.ok(&["volume", "ls", "-q"]).lines().count(), before - 1);
 }
 
 #[test]

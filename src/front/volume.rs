@@ -37,6 +37,11 @@ fn random_name() -> Result<String> {
 
 /// The data directory of volume `name` (a new anonymous one for `None`), made if missing.
 pub fn ensure(root: &Path, name: Option<&str>) -> Result<PathBuf> {
+    ensure_new(root, name).map(|(p, _)| p)
+}
+
+/// As [`ensure`], also saying whether the volume was made now.
+pub fn ensure_new(root: &Path, name: Option<&str>) -> Result<(PathBuf, bool)> {
     let (name, anonymous) = match name {
         Some(n) => (n.to_string(), false),
         None => (random_name()?, true),
@@ -44,13 +49,67 @@ pub fn ensure(root: &Path, name: Option<&str>) -> Result<PathBuf> {
     check_name(&name)?;
     let dir = root.join(&name);
     let data = dir.join("_data");
-    if !data.is_dir() {
-        std::fs::create_dir_all(&data).map_err(|e| Error::io("create", &data, e))?;
-        let meta = json!({"CreatedAt": crate::log::rfc3339_now(), "Anonymous": anonymous});
-        std::fs::write(dir.join("meta.json"), meta.to_string())
-            .map_err(|e| Error::io("write", dir.join("meta.json"), e))?;
+    if data.is_dir() {
+        return Ok((data, false));
     }
-    Ok(data)
+    std::fs::create_dir_all(&data).map_err(|e| Error::io("create", &data, e))?;
+    let meta = json!({"CreatedAt": crate::log::rfc3339_now(), "Anonymous": anonymous});
+    std::fs::write(dir.join("meta.json"), meta.to_string())
+        .map_err(|e| Error::io("write", dir.join("meta.json"), e))?;
+    Ok((data, true))
+}
+
+/// docker's copy-up: a new volume gets what the image has at the target. The
+/// target is resolved beneath the rootfs (symlinks in the image cannot point
+/// the copy at the host), and the tree is walked without following symlinks.
+pub fn copy_up(rootfs: &Path, target: &str, data: &Path) -> Result<()> {
+    use crate::kernel::resolve;
+    let root = resolve::open_root(rootfs)?;
+    let Ok(fd) = resolve::resolve(&root, rootfs, Path::new(target), None) else {
+        return Ok(()); // nothing there in the image
+    };
+    let src = resolve::fd_path(&fd);
+    match std::fs::metadata(&src) {
+        Ok(m) if m.is_dir() => {
+            copy_tree(&src, data)?;
+            same_owner_and_mode(&m, data)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn same_owner_and_mode(m: &std::fs::Metadata, to: &Path) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    std::os::unix::fs::lchown(to, Some(m.uid()), Some(m.gid()))
+        .map_err(|e| Error::io("chown", to, e))?;
+    if !m.file_type().is_symlink() {
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(m.mode() & 0o7777))
+            .map_err(|e| Error::io("chmod", to, e))?;
+    }
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(from).map_err(|e| Error::io("read", from, e))?;
+    for e in entries {
+        let e = e.map_err(|e| Error::io("read", from, e))?;
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        let m = std::fs::symlink_metadata(&src).map_err(|e| Error::io("stat", &src, e))?;
+        let ft = m.file_type();
+        if ft.is_dir() {
+            std::fs::create_dir(&dst).map_err(|e| Error::io("create", &dst, e))?;
+            copy_tree(&src, &dst)?;
+        } else if ft.is_symlink() {
+            let t = std::fs::read_link(&src).map_err(|e| Error::io("readlink", &src, e))?;
+            std::os::unix::fs::symlink(&t, &dst).map_err(|e| Error::io("symlink", &dst, e))?;
+        } else if ft.is_file() {
+            std::fs::copy(&src, &dst).map_err(|e| Error::io("copy", &src, e))?;
+        } else {
+            continue; // devices, fifos, sockets: not copied
+        }
+        same_owner_and_mode(&m, &dst)?;
+    }
+    Ok(())
 }
 
 fn meta(root: &Path, name: &str) -> Value {
@@ -214,6 +273,22 @@ mod tests {
         assert_eq!(inspect_one(&d, "data").unwrap()["Driver"], "local");
         assert!(inspect_one(&d, "nope").is_err());
         assert!(ensure(&d, Some("../x")).is_err());
+        // Copy-up: files, a subdirectory, a symlink kept as a link (not followed).
+        let rootfs = d.join("rootfs");
+        std::fs::create_dir_all(rootfs.join("etc/app/sub")).unwrap();
+        std::fs::write(rootfs.join("etc/app/conf"), "x").unwrap();
+        std::os::unix::fs::symlink("/etc/shadow", rootfs.join("etc/app/link")).unwrap();
+        let (vol, new) = ensure_new(&d, Some("copied")).unwrap();
+        assert!(new);
+        copy_up(&rootfs, "/etc/app", &vol).unwrap();
+        assert_eq!(std::fs::read_to_string(vol.join("conf")).unwrap(), "x");
+        assert!(vol.join("sub").is_dir());
+        assert_eq!(
+            std::fs::read_link(vol.join("link")).unwrap(),
+            Path::new("/etc/shadow")
+        );
+        copy_up(&rootfs, "/nonexistent", &vol).unwrap();
+        assert!(!ensure_new(&d, Some("copied")).unwrap().1);
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

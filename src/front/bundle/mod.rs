@@ -167,7 +167,7 @@ pub fn config(
     if set.privileged {
         privileged(&mut spec);
     }
-    add_mounts(&mut spec, set, volumes)?;
+    add_mounts(&mut spec, set, volumes, rootfs)?;
     Ok(spec)
 }
 
@@ -209,10 +209,16 @@ fn privileged(spec: &mut Value) {
 
 /// The flags' mounts after the defaults, parents before children (as docker
 /// sorts them); a flag's mount on a default destination replaces it.
-fn add_mounts(spec: &mut Value, set: &Settings, volumes: &Path) -> Result<()> {
+fn add_mounts(spec: &mut Value, set: &Settings, volumes: &Path, rootfs: &Path) -> Result<()> {
     let mut reqs: Vec<&mounts::MountReq> = set.mounts.iter().collect();
     reqs.sort_by_key(|m| Path::new(m.target()).components().count());
-    let dir = |name: &Option<String>| crate::front::volume::ensure(volumes, name.as_deref());
+    let dir = |name: Option<&str>, target: &str, nocopy: bool| {
+        let (data, new) = crate::front::volume::ensure_new(volumes, name)?;
+        if new && !nocopy {
+            crate::front::volume::copy_up(rootfs, target, &data)?;
+        }
+        Ok(data)
+    };
     let list = spec["mounts"].as_array_mut().expect("default mounts");
     for m in reqs {
         let t = m.target().trim_end_matches('/');

@@ -16,11 +16,13 @@ pub enum MountReq {
         create: bool,
         propagation: Option<String>,
     },
-    /// A named volume (`None`: an anonymous one, named when it is made).
+    /// A named volume (`None`: an anonymous one, named when it is made);
+    /// a new one gets the image's content at the target unless `nocopy`.
     Volume {
         name: Option<String>,
         target: String,
         readonly: bool,
+        nocopy: bool,
     },
     Tmpfs {
         target: String,
@@ -114,6 +116,7 @@ pub fn parse_volume(spec: &str) -> Result<MountReq> {
             name: s.map(str::to_string),
             target: target.into(),
             readonly,
+            nocopy: opts.contains(&"nocopy"),
         }),
     }
 }
@@ -136,6 +139,7 @@ struct Fields {
     propagation: Option<String>,
     tmpfs: Vec<String>,
     bind_only: bool,
+    nocopy: bool,
 }
 
 fn fields(spec: &str) -> Result<Fields> {
@@ -187,7 +191,16 @@ fn fields(spec: &str) -> Result<Fields> {
                     .map_err(|_| bad(flag, spec, format!("invalid tmpfs-mode: {v}")))?;
                 f.tmpfs.push(format!("mode={v}"));
             }
-            "volume-nocopy" | "consistency" | "bind-nonrecursive" => {}
+            "volume-nocopy" => {
+                f.nocopy = parse_bool(value).ok_or_else(|| {
+                    bad(
+                        flag,
+                        spec,
+                        format!("invalid value for {key}: {}", value.unwrap_or("")),
+                    )
+                })?
+            }
+            "consistency" | "bind-nonrecursive" => {}
             _ => {
                 return Err(bad(
                     flag,
@@ -257,6 +270,7 @@ pub fn parse_mount(spec: &str) -> Result<MountReq> {
                 name,
                 target,
                 readonly: f.readonly,
+                nocopy: f.nocopy,
             }),
         },
         "tmpfs" => {
@@ -310,11 +324,11 @@ pub fn check_duplicates(mounts: &[MountReq]) -> Result<()> {
     Ok(())
 }
 
-/// The OCI mount for a request; `volume_dir` gives a volume's directory on the host.
-pub fn oci_mount(
-    m: &MountReq,
-    volume_dir: &dyn Fn(&Option<String>) -> Result<PathBuf>,
-) -> Result<Value> {
+/// A volume's directory on the host, from (name, target, nocopy).
+pub type VolumeDir<'a> = &'a dyn Fn(Option<&str>, &str, bool) -> Result<PathBuf>;
+
+/// The OCI mount for a request; `volume_dir` makes or finds a volume's directory.
+pub fn oci_mount(m: &MountReq, volume_dir: VolumeDir) -> Result<Value> {
     Ok(match m {
         MountReq::Bind {
             source,
@@ -337,8 +351,9 @@ pub fn oci_mount(
             name,
             target,
             readonly,
+            nocopy,
         } => {
-            let dir = volume_dir(name)?;
+            let dir = volume_dir(name.as_deref(), target, *nocopy)?;
             let options = ["rbind", if *readonly { "ro" } else { "rw" }, "rprivate"];
             json!({"destination": target, "type": "bind", "source": dir, "options": options})
         }
@@ -369,7 +384,8 @@ mod tests {
             MountReq::Volume {
                 name: Some("data".into()),
                 target: "/c".into(),
-                readonly: false
+                readonly: false,
+                nocopy: false
             }
         );
         assert_eq!(
@@ -377,7 +393,8 @@ mod tests {
             MountReq::Volume {
                 name: None,
                 target: "/c".into(),
-                readonly: true
+                readonly: true,
+                nocopy: false
             }
         );
         for bad in [

@@ -161,7 +161,8 @@ fn flatten(r: &Report, proc: &str) -> Map<String, Value> {
 pub fn report(store: &Store, given: &str) -> Result<Value> {
     let known = super::stats::resolve(store, given)?;
     let rt = super::stats::runtime(store);
-    let state = crate::container::state(&rt, &known.id)?;
+    // A container that has exited has no runtime state left.
+    let state = crate::container::state(&rt, &known.id).unwrap_or_default();
     let pid = state["pid"].as_i64().unwrap_or(0) as i32;
     if state["status"] != "running" || pid <= 0 {
         return Err(Error::State(format!(
