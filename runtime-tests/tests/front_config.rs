@@ -180,22 +180,7 @@ fn cap_add_and_drop_read_back() {
     let _s = serial();
     let n = setup!();
     let r = probe(&n, &["--cap-add", "net_admin", "--cap-drop", "CAP_CHOWN"]);
-    let docker = cap_mask(&[
-        "CAP_CHOWN",
-        "CAP_DAC_OVERRIDE",
-        "CAP_FSETID",
-        "CAP_FOWNER",
-        "CAP_MKNOD",
-        "CAP_NET_RAW",
-        "CAP_SETGID",
-        "CAP_SETUID",
-        "CAP_SETFCAP",
-        "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_SYS_CHROOT",
-        "CAP_KILL",
-        "CAP_AUDIT_WRITE",
-    ]);
+    let docker = cap_mask(&front_support::DOCKER_CAPS);
     let want = (docker | cap_mask(&["CAP_NET_ADMIN"])) & !cap_mask(&["CAP_CHOWN"]);
     assert_eq!(report_caps(&r, "effective"), want);
     assert_eq!(report_caps(&r, "bounding"), want);

@@ -11,27 +11,10 @@ mod images_support;
 #[macro_use]
 mod front_support;
 
-use front_support::{running, serial, spawn};
+use front_support::{running, serial, spawn, DOCKER_CAPS};
 use runtime_tests::env::fresh_dir;
 use runtime_tests::report::proc_ns_inode;
 use serde_json::{json, Value};
-
-const DOCKER_CAPS: [&str; 14] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_RAW",
-    "CAP_SYS_CHROOT",
-    "CAP_MKNOD",
-    "CAP_AUDIT_WRITE",
-    "CAP_SETFCAP",
-];
 
 #[test]
 fn isolation_report_of_a_running_container() {

@@ -27,7 +27,7 @@ fn container_dir(store: &Store, id: &str) -> PathBuf {
 }
 
 /// 64 random hex digits (two kernel-made random UUIDs).
-fn new_id() -> Result<String> {
+pub(super) fn new_id() -> Result<String> {
     let mut id = String::new();
     while id.len() < 64 {
         let uuid = std::fs::read_to_string("/proc/sys/kernel/random/uuid")

@@ -23,18 +23,6 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
-/// 64 hex digits from the kernel's random UUIDs (the name of an anonymous volume).
-fn random_name() -> Result<String> {
-    let mut s = String::new();
-    while s.len() < 64 {
-        let u = std::fs::read_to_string("/proc/sys/kernel/random/uuid")
-            .map_err(|e| Error::io("read", "/proc/sys/kernel/random/uuid", e))?;
-        s.extend(u.chars().filter(char::is_ascii_hexdigit));
-    }
-    s.truncate(64);
-    Ok(s)
-}
-
 /// The data directory of volume `name` (a new anonymous one for `None`), made if missing.
 pub fn ensure(root: &Path, name: Option<&str>) -> Result<PathBuf> {
     ensure_new(root, name).map(|(p, _)| p)
@@ -44,7 +32,7 @@ pub fn ensure(root: &Path, name: Option<&str>) -> Result<PathBuf> {
 pub fn ensure_new(root: &Path, name: Option<&str>) -> Result<(PathBuf, bool)> {
     let (name, anonymous) = match name {
         Some(n) => (n.to_string(), false),
-        None => (random_name()?, true),
+        None => (super::run::new_id()?, true),
     };
     check_name(&name)?;
     let dir = root.join(&name);
