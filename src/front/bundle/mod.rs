@@ -66,7 +66,12 @@ impl Settings {
         }
         mounts::check_duplicates(&mounts)?;
         let caps = security::tweak(&a.cap_add, &a.cap_drop)?;
-        let (seccomp, no_new_privileges) = security::security_opts(&a.security_opt)?;
+        let caps = if a.privileged {
+            security::all_caps()
+        } else {
+            caps
+        };
+        let (seccomp, no_new_privileges) = security::security_opts(&a.security_opt, &caps)?;
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Settings {
             file_env,

@@ -104,8 +104,9 @@ pub enum Seccomp {
     Profile(Value),
 }
 
-/// `--security-opt`: (seccomp, no_new_privileges).
-pub fn security_opts(opts: &[String]) -> Result<(Seccomp, bool)> {
+/// `--security-opt`: (seccomp, no_new_privileges); `caps` is the container's
+/// final capability set (docker's profiles have rules conditional on it).
+pub fn security_opts(opts: &[String], caps: &[String]) -> Result<(Seccomp, bool)> {
     let mut seccomp = Seccomp::Default;
     let mut nnp = false;
     for opt in opts {
@@ -116,7 +117,7 @@ pub fn security_opts(opts: &[String]) -> Result<(Seccomp, bool)> {
             "seccomp" if value.is_empty() => {
                 return Err(bad("a profile file or unconfined is required"))
             }
-            "seccomp" => seccomp = Seccomp::Profile(load_profile(opt, value)?),
+            "seccomp" => seccomp = Seccomp::Profile(load_profile(opt, value, caps)?),
             "no-new-privileges" => {
                 nnp = match value {
                     "" | "true" => true,
@@ -133,8 +134,46 @@ pub fn security_opts(opts: &[String]) -> Result<(Seccomp, bool)> {
     Ok((seccomp, nnp))
 }
 
-/// Read a profile in docker's format (which is the OCI one plus `archMap`).
-fn load_profile(opt: &str, path: &str) -> Result<Value> {
+/// Does a docker rule's `includes`/`excludes` hold for this container
+/// (capabilities, the amd64 architecture, the running kernel)?
+fn rule_applies(rule: &Value, caps: &[String]) -> bool {
+    let list = |cond: &str, key: &str| -> Vec<String> {
+        rule[cond][key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let has = |c: &String| caps.contains(c);
+    let arch = |a: &String| a == "amd64" || a == "x86_64";
+    let kernel_ok = match rule["includes"]["minKernel"].as_str() {
+        None => true,
+        Some(min) => {
+            let version = |s: &str| -> Vec<u32> {
+                s.split(['.', '-'])
+                    .take(2)
+                    .map(|p| p.parse().unwrap_or(0))
+                    .collect()
+            };
+            let release = nix::sys::utsname::uname()
+                .map(|u| u.release().to_string_lossy().into_owned())
+                .unwrap_or_default();
+            version(&release) >= version(min)
+        }
+    };
+    let (inc_arch, exc_arch) = (list("includes", "arches"), list("excludes", "arches"));
+    list("includes", "caps").iter().all(has)
+        && !list("excludes", "caps").iter().any(has)
+        && (inc_arch.is_empty() || inc_arch.iter().any(arch))
+        && !exc_arch.iter().any(arch)
+        && kernel_ok
+}
+
+/// Read a profile in docker's format: the OCI one plus `archMap` (which
+/// becomes `architectures`) and rules conditional on capabilities, arches and
+/// kernel version (kept or dropped here, as docker does).
+fn load_profile(opt: &str, path: &str, caps: &[String]) -> Result<Value> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Usage(format!("--security-opt {opt:?}: {e}")))?;
     let mut v: Value = serde_json::from_str(&text).map_err(|e| {
@@ -160,6 +199,14 @@ fn load_profile(opt: &str, path: &str) -> Result<Value> {
             );
         }
         v["architectures"] = arches.into();
+    }
+    if let Some(rules) = v.get_mut("syscalls").and_then(Value::as_array_mut) {
+        rules.retain(|r| rule_applies(r, caps));
+        for r in rules.iter_mut().filter_map(Value::as_object_mut) {
+            for k in ["includes", "excludes", "comment"] {
+                r.remove(k);
+            }
+        }
     }
     Ok(v)
 }
@@ -254,16 +301,48 @@ mod tests {
     fn security_options() {
         let s = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            security_opts(&s(&["seccomp=unconfined", "no-new-privileges"])).unwrap(),
+            security_opts(&s(&["seccomp=unconfined", "no-new-privileges"]), &[]).unwrap(),
             (Seccomp::Unconfined, true)
         );
         assert_eq!(
-            security_opts(&s(&["no-new-privileges:false"])).unwrap(),
+            security_opts(&s(&["no-new-privileges:false"]), &[]).unwrap(),
             (Seccomp::Default, false)
         );
-        assert!(security_opts(&s(&["seccomp=/nonexistent/p.json"])).is_err());
-        assert!(security_opts(&s(&["apparmor=x"])).is_err());
-        assert!(security_opts(&s(&["bogus"])).is_err());
+        assert!(security_opts(&s(&["seccomp=/nonexistent/p.json"]), &[]).is_err());
+        assert!(security_opts(&s(&["apparmor=x"]), &[]).is_err());
+        assert!(security_opts(&s(&["bogus"]), &[]).is_err());
+    }
+
+    #[test]
+    fn docker_profile_conditions() {
+        let dir = std::env::temp_dir().join(format!("nook-prof-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("p.json");
+        std::fs::write(
+            &p,
+            r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+                {"names": ["a"], "action": "SCMP_ACT_ERRNO", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+                {"names": ["b"], "action": "SCMP_ACT_ERRNO", "excludes": {"caps": ["CAP_SYS_ADMIN"]}, "comment": "x"},
+                {"names": ["c"], "action": "SCMP_ACT_ERRNO", "includes": {"arches": ["s390x"]}},
+                {"names": ["d"], "action": "SCMP_ACT_ERRNO", "includes": {"minKernel": "99.0"}},
+                {"names": ["e"], "action": "SCMP_ACT_ERRNO", "includes": {"arches": ["amd64"], "minKernel": "3.0"}}]}"#,
+        )
+        .unwrap();
+        let opt = format!("seccomp={}", p.display());
+        let Seccomp::Profile(v) = security_opts(&[opt], &["CAP_CHOWN".into()]).unwrap().0 else {
+            panic!("a profile")
+        };
+        let names: Vec<&str> = v["syscalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["names"][0].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["b", "e"]);
+        assert!(
+            v["syscalls"][0].get("excludes").is_none() && v["syscalls"][0].get("comment").is_none()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
