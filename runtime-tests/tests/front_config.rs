@@ -10,7 +10,7 @@ mod images_support;
 #[macro_use]
 mod front_support;
 
-use front_support::{assert_nothing_left, container_cgroups, running, serial, spawn};
+use front_support::{assert_nothing_left, background, container_cgroups, serial};
 use runtime_tests::caps::{cap_mask, report_caps};
 use runtime_tests::env::fresh_dir;
 use runtime_tests::report::{expect_mount, has_option, ns_inode, proc_ns_inode, rlimit};
@@ -327,7 +327,7 @@ fn memory_pids_cpus_applied_read_back_and_stats() {
     assert_eq!(lines[1], "20");
     assert!(lines[2] == "50000" || lines[2] == "50000 100000", "{out}");
     // From the host, while it runs; and `nook stats` shows the same memory limit.
-    let mut child = spawn(
+    let bg = background(
         &n,
         &[
             "--memory",
@@ -336,10 +336,10 @@ fn memory_pids_cpus_applied_read_back_and_stats() {
             "10",
             "busybox",
             "sleep",
-            "5",
+            "60",
         ],
     );
-    let (id, pid) = running(&n);
+    let (id, pid) = (bg.id.clone(), bg.pid);
     // (This is what the leftover checks look for.)
     assert!(
         container_cgroups().iter().any(|c| c.ends_with(&id)),
@@ -364,8 +364,7 @@ fn memory_pids_cpus_applied_read_back_and_stats() {
     .unwrap();
     assert_eq!(json["MemLimit"], 48 << 20);
     assert_eq!(json["PIDs"], "1");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(bg);
 }
 
 #[test]

@@ -11,7 +11,7 @@ mod images_support;
 #[macro_use]
 mod front_support;
 
-use front_support::{running, serial, spawn, DOCKER_CAPS};
+use front_support::{background, serial, DOCKER_CAPS};
 use runtime_tests::env::fresh_dir;
 use runtime_tests::report::proc_ns_inode;
 use serde_json::{json, Value};
@@ -20,8 +20,8 @@ use serde_json::{json, Value};
 fn isolation_report_of_a_running_container() {
     let _s = serial();
     let n = setup!();
-    let mut child = spawn(&n, &["--memory", "32m", "busybox", "sleep", "6"]);
-    let (id, pid) = running(&n);
+    let bg = background(&n, &["--memory", "32m", "busybox", "sleep", "60"]);
+    let (id, pid) = (bg.id.clone(), bg.pid);
     let out = n.ok(&["isolation", "--format", "json", &id[..12]]);
     let rep: Value = serde_json::from_str(out.trim()).unwrap();
     let p = &rep["properties"];
@@ -115,15 +115,14 @@ fn isolation_report_of_a_running_container() {
         "only the failing property: {}",
         o.stderr
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(bg);
 }
 
 #[test]
 fn isolation_sees_flags_the_container_was_given() {
     let _s = serial();
     let n = setup!();
-    let mut child = spawn(
+    let bg = background(
         &n,
         &[
             "--network",
@@ -137,10 +136,10 @@ fn isolation_sees_flags_the_container_was_given() {
             "--read-only",
             "busybox",
             "sleep",
-            "6",
+            "60",
         ],
     );
-    let (id, _) = running(&n);
+    let (id, _) = (bg.id.clone(), bg.pid);
     let rep: Value =
         serde_json::from_str(n.ok(&["isolation", "--format", "json", &id]).trim()).unwrap();
     let p = &rep["properties"];
@@ -149,8 +148,7 @@ fn isolation_sees_flags_the_container_was_given() {
     assert_eq!(p["no_new_privs"], true);
     assert_eq!(p["rlimits.RLIMIT_NOFILE"], json!([64, 128]));
     assert_eq!(p["rootfs.readonly"], true);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(bg);
 }
 
 #[test]
@@ -175,9 +173,9 @@ fn isolation_and_probe_agree() {
     args.extend_from_slice(&["busybox", "/probe", "report"]);
     let probe: Value = serde_json::from_str(n.ok(&args).trim()).unwrap();
     let mut run_args = flags.to_vec();
-    run_args.extend_from_slice(&["busybox", "sleep", "6"]);
-    let mut child = spawn(&n, &run_args);
-    let (id, _) = running(&n);
+    run_args.extend_from_slice(&["busybox", "sleep", "60"]);
+    let bg = background(&n, &run_args);
+    let (id, _) = (bg.id.clone(), bg.pid);
     let rep: Value =
         serde_json::from_str(n.ok(&["isolation", "--format", "json", &id]).trim()).unwrap();
     let p = &rep["properties"];
@@ -225,6 +223,5 @@ fn isolation_and_probe_agree() {
             .collect(),
     );
     assert_eq!(iso, inside, "the same mount table");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(bg);
 }

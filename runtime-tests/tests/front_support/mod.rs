@@ -71,7 +71,7 @@ fn nook_bin() -> PathBuf {
 }
 
 /// `nook run ARGS` started in the background (its output discarded).
-pub fn spawn(n: &Nook, args: &[&str]) -> Child {
+fn spawn(n: &Nook, args: &[&str]) -> Child {
     Command::new(nook_bin())
         .arg("--root")
         .arg(&n.root)
@@ -82,6 +82,40 @@ pub fn spawn(n: &Nook, args: &[&str]) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn nook run")
+}
+
+/// A `nook run` in the background with its container running. Dropping it
+/// kills the container's init from the host (SIGKILL: a shell or sleep as
+/// PID 1 ignores the rest) and waits for `nook run`, which then cleans up;
+/// killing `nook run` itself would leave the container behind.
+pub struct Background {
+    child: Child,
+    pub id: String,
+    pub pid: i32,
+}
+
+pub fn background(n: &Nook, args: &[&str]) -> Background {
+    let mut bg = Background {
+        child: spawn(n, args),
+        id: String::new(),
+        pid: 0,
+    };
+    (bg.id, bg.pid) = running(n);
+    bg
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if self.pid > 0 {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        } else {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
 }
 
 /// The (id, init pid) of the store's one container once it is running.
