@@ -8,7 +8,8 @@ use nook::cli::front_config::VolumeCommand;
 use nook::image::commands as cmd;
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    let args = nook::cli::front_config::end_options_at_image(std::env::args_os().collect());
+    let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) if !e.use_stderr() => {
             let _ = e.print();

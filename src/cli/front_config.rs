@@ -127,3 +127,104 @@ pub struct IsolationArgs {
     /// The container (id, unique id prefix or name)
     pub container: String,
 }
+
+/// Whether option `token` (`--name`, `--name=v`, or a cluster `-abc`) of `cmd`
+/// consumes the next argument as its value.
+fn takes_next(cmd: &clap::Command, token: &str) -> bool {
+    let takes = |a: &clap::Arg| a.get_action().takes_values();
+    if let Some(long) = token.strip_prefix("--") {
+        if long.contains('=') {
+            return false;
+        }
+        return cmd
+            .get_arguments()
+            .find(|a| {
+                a.get_long() == Some(long) || a.get_all_aliases().is_some_and(|l| l.contains(&long))
+            })
+            .is_some_and(takes);
+    }
+    let chars: Vec<char> = token.trim_start_matches('-').chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        if let Some(a) = cmd.get_arguments().find(|a| a.get_short() == Some(*c)) {
+            if takes(a) {
+                // The rest of the cluster is the value, or the next argument is.
+                return i + 1 == chars.len();
+            }
+        }
+    }
+    false
+}
+
+/// Index of the first positional argument of `args[from..]` for `cmd`.
+fn first_positional(
+    cmd: &clap::Command,
+    args: &[std::ffi::OsString],
+    from: usize,
+) -> Option<usize> {
+    let mut i = from;
+    while let Some(a) = args.get(i) {
+        let s = a.to_str().unwrap_or("");
+        if s == "--" {
+            return None;
+        }
+        if !s.starts_with('-') || s == "-" {
+            return Some(i);
+        }
+        i += if takes_next(cmd, s) { 2 } else { 1 };
+    }
+    None
+}
+
+/// docker stops reading `run`'s options at the image: what follows is the
+/// command, even `-c` or `-v`. clap would take a known option there, so a
+/// `--` is put right after the image (the options are read from the clap
+/// definitions, so every flag of `run` is covered).
+pub fn end_options_at_image(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let top = super::front::Cli::command();
+    let Some(sub) = first_positional(&top, &args, 1) else {
+        return args;
+    };
+    if args[sub] != "run" {
+        return args;
+    }
+    let run = top.find_subcommand("run").expect("nook has run");
+    if let Some(image) = first_positional(run, &args, sub + 1) {
+        if args.get(image + 1).is_some_and(|a| a != "--") {
+            args.insert(image + 1, "--".into());
+        }
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(line: &str) -> super::super::front::RunArgs {
+        let args = line.split(' ').map(std::ffi::OsString::from).collect();
+        match super::super::front::Cli::try_parse_from(end_options_at_image(args))
+            .unwrap()
+            .command
+        {
+            super::super::front::Command::Run(r) => r,
+            _ => panic!("not run"),
+        }
+    }
+
+    #[test]
+    fn options_end_at_the_image() {
+        let r = parse("nook --root /r run -it -v /a:/b --memory 1g -eX=1 busybox -c -v x");
+        assert_eq!(r.image, "busybox");
+        assert_eq!(r.command, ["-c", "-v", "x"]);
+        assert_eq!(r.config.volume, ["/a:/b"]);
+        assert_eq!(r.env, ["X=1"]);
+        let r = parse("nook run --entrypoint=/bin/sh --cpus 1 busybox -c echo");
+        assert_eq!((r.image.as_str(), r.command.len()), ("busybox", 2));
+        let r = parse("nook run busybox");
+        assert!(r.command.is_empty());
+        let r = parse("nook run busybox -- sh");
+        assert_eq!(r.command, ["sh"]);
+    }
+}
