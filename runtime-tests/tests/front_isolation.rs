@@ -225,3 +225,59 @@ fn isolation_and_probe_agree() {
     assert_eq!(iso, inside, "the same mount table");
     drop(bg);
 }
+
+/// Entering a container with its own user namespace (joined first): `nook run`
+/// cannot make one yet, so nook-runtime runs it and a store is pointed at its state.
+#[test]
+fn isolation_enters_a_container_with_its_own_user_namespace() {
+    use runtime_tests::{mode, skip, Bundle, Mode, Runtime};
+    if mode() == Mode::Userns {
+        skip!("only uid 0 is mapped here: a container user namespace cannot map 100000");
+    }
+    let _s = serial();
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    b.save_with(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        for m in c["mounts"].as_array_mut().unwrap() {
+            if let Some(o) = m.get_mut("options").and_then(Value::as_array_mut) {
+                o.retain(|x| !x.as_str().unwrap_or("").starts_with("gid="));
+            }
+        }
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|m| m["destination"] != "/sys/fs/cgroup");
+        c["hostname"] = json!("userns-box");
+        c["process"]["args"] = json!(["/probe", "sleep", "300"]);
+    });
+    let id = rt.new_id();
+    rt.run_saved(&b, &id, &["--detach"]).ok();
+    let n = images_support::Nook::new();
+    std::os::unix::fs::symlink(rt.root(), n.root.join("runtime")).unwrap();
+    let dir = n.root.join("containers").join(&id);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("container.json"),
+        json!({"id": id, "name": "userns-box"}).to_string(),
+    )
+    .unwrap();
+    let rep: Value = serde_json::from_str(
+        n.ok(&["isolation", "--format", "json", "userns-box"])
+            .trim(),
+    )
+    .unwrap();
+    let p = &rep["properties"];
+    assert_eq!(p["namespaces.user.own"], true);
+    assert_eq!(p["uid_map"], "0 100000 65536");
+    assert_eq!(p["gid_map"], "0 100000 65536");
+    assert_eq!(p["user.uid"], 0, "root inside");
+    assert_eq!(p["user.uid.host"], 100000, "an unprivileged id outside");
+    assert_eq!(p["hostname"], "userns-box", "the uts namespace was joined");
+    assert_eq!(p["processes"], json!([1]), "the pid namespace was joined");
+    assert_eq!(rep["host"]["uid_map"], "0 0 4294967295");
+}

@@ -129,6 +129,41 @@ pub fn id_map(proc: &str, which: &str) -> Option<String> {
     )
 }
 
+/// A host id as the process's user namespace sees it, through `/proc/PID/uid_map`
+/// text (`inside outside count` lines, read from the host); unmapped ids show
+/// as the overflow id 65534, as the kernel shows them.
+pub fn to_inside(host_id: u32, map: &str) -> u32 {
+    map.lines()
+        .find_map(|l| {
+            let v: Vec<u64> = l
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            let (inside, outside, count) = (*v.first()?, *v.get(1)?, *v.get(2)?);
+            let id = u64::from(host_id);
+            (outside..outside + count)
+                .contains(&id)
+                .then(|| (id - outside + inside) as u32)
+        })
+        .unwrap_or(65534)
+}
+
+/// The ids of a report read from the host (`of_pid`) as the process itself sees
+/// them, when it has a user namespace of its own.
+pub fn ids_inside(r: &mut Report, pid: i32) {
+    let map = |which: &str| fs::read_to_string(format!("/proc/{pid}/{which}")).unwrap_or_default();
+    let (uids, gids) = (map("uid_map"), map("gid_map"));
+    if let Some(u) = r.uid.as_mut() {
+        u.iter_mut().for_each(|id| *id = to_inside(*id, &uids));
+    }
+    if let Some(g) = r.gid.as_mut() {
+        g.iter_mut().for_each(|id| *id = to_inside(*id, &gids));
+    }
+    if let Some(groups) = r.groups.as_mut() {
+        groups.iter_mut().for_each(|id| *id = to_inside(*id, &gids));
+    }
+}
+
 /// Capability names of a hex mask as /proc prints it.
 pub fn cap_names(hex: &str) -> Vec<String> {
     let mask = u64::from_str_radix(hex, 16).unwrap_or(0);
@@ -165,5 +200,10 @@ mod tests {
         assert_eq!(inside.namespaces, outside.namespaces);
         assert_eq!(inside.groups, outside.groups);
         assert_eq!(cap_names("3"), ["CAP_CHOWN", "CAP_DAC_OVERRIDE"]);
+        let map = "0 100000 65536\n65536 5000 1\n";
+        assert_eq!(to_inside(100000, map), 0);
+        assert_eq!(to_inside(101000, map), 1000);
+        assert_eq!(to_inside(5000, map), 65536);
+        assert_eq!(to_inside(0, map), 65534);
     }
 }

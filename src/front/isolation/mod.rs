@@ -178,7 +178,13 @@ pub fn report(store: &Store, given: &str) -> Result<Value> {
     let mut inside = enter::inside(pid)?;
     process::of_pid(&mut inside, pid);
     let host = crate::report::collect();
+    let host_uid = inside.uid.map(|u| u[1]);
+    let own_userns = host.namespaces.get("user") != inside.namespaces.get("user");
+    if own_userns {
+        process::ids_inside(&mut inside, pid);
+    }
     let mut props = flatten(&inside, &pid.to_string());
+    props.insert("user.uid.host".into(), json!(host_uid));
     let host_props = flatten(&host, "self");
     for (k, v) in &inside.namespaces {
         let own = host.namespaces.get(k) != Some(v);
