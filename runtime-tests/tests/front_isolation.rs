@@ -12,7 +12,6 @@ mod images_support;
 mod front_support;
 
 use front_support::{background, serial, DOCKER_CAPS};
-use runtime_tests::env::fresh_dir;
 use runtime_tests::report::proc_ns_inode;
 use serde_json::{json, Value};
 
@@ -85,7 +84,7 @@ fn isolation_report_of_a_running_container() {
         ["seccomp.mode", "2", "0"]
     );
 
-    let dir = fresh_dir("isolation-expect");
+    let dir = front_support::Scratch::new("isolation-expect");
     let right = dir.join("right.json");
     let short = &id[..12];
     std::fs::write(

@@ -30,6 +30,28 @@ pub const DOCKER_CAPS: [&str; 14] = [
     "CAP_SETFCAP",
 ];
 
+/// A scratch directory (bind sources, profiles, env files), removed when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(prefix: &str) -> Scratch {
+        Scratch(runtime_tests::env::fresh_dir(prefix))
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Tests that compare the container cgroups before and after run one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -172,9 +194,21 @@ pub fn assert_nothing_left(root: &Path, cgroups_before: &BTreeSet<String>) {
     );
     let mounts = mounts_mentioning(root);
     assert!(mounts.is_empty(), "mounts left: {mounts:?}");
-    let new: Vec<_> = container_cgroups()
+    // Other worktrees' containers come and go in the same `nook/` parents: a
+    // cgroup left by a refused run is one that stays, empty, for two seconds
+    // (a live container has processes; a finishing one is removed).
+    let empty = |d: &String| {
+        std::fs::read_to_string(Path::new(d).join("cgroup.procs"))
+            .is_ok_and(|p| p.trim().is_empty())
+    };
+    let mut left: Vec<String> = container_cgroups()
         .difference(cgroups_before)
         .cloned()
         .collect();
-    assert!(new.is_empty(), "cgroups left: {new:?}");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !left.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        left.retain(|d| Path::new(d).is_dir() && empty(d));
+    }
+    assert!(left.is_empty(), "cgroups left: {left:?}");
 }
