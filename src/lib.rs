@@ -15,6 +15,7 @@ pub mod kernel;
 pub mod launch;
 pub mod log;
 pub mod plan;
+pub mod report;
 pub mod spec;
 pub mod subid;
 pub mod userns;

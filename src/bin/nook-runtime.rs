@@ -77,7 +77,11 @@ fn create_options(a: &CreateArgs, inherited: &[i32]) -> CreateOptions {
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
         keep_console: false,
-        strict_limits: a.strict_limits,
+        limits: if a.strict_limits {
+            container::create::LimitPolicy::Strict
+        } else {
+            container::create::LimitPolicy::Record
+        },
     }
 }
 

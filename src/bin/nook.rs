@@ -4,10 +4,12 @@
 
 use clap::Parser;
 use nook::cli::front::{Cli, Command, ImageCommand};
+use nook::cli::front_config::VolumeCommand;
 use nook::image::commands as cmd;
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    let args = nook::cli::front_config::end_options_at_image(std::env::args_os().collect());
+    let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
@@ -88,7 +90,8 @@ fn run(cli: Cli) -> nook::Result<i32> {
     }
     let store = cmd::open_store(cli.root.as_deref())?;
     if let Command::Run(a) = &cli.command {
-        return nook::front::run::run(&store, &run_options(a));
+        let config = nook::front::bundle::Settings::parse(&a.config)?;
+        return nook::front::run::run(&store, &run_options(a, config));
     }
     let out = &mut std::io::stdout().lock();
     match cli.command {
@@ -104,11 +107,17 @@ fn run(cli: Cli) -> nook::Result<i32> {
         Command::Image(ImageCommand::Inspect(a)) => cmd::inspect(&store, &a, out),
         Command::Image(ImageCommand::Prune(_)) => cmd::prune(&store, out),
         Command::Image(ImageCommand::Unpack(a)) => cmd::unpack(&store, &a),
+        Command::Volume(v) => nook::front::volume::command(&store, volume_action(&v), out),
+        Command::Stats(a) => nook::front::stats::command(&store, &a, out),
+        Command::Isolation(a) => return nook::front::isolation::command(&store, &a, out),
     }
     .map(|()| 0)
 }
 
-fn run_options(a: &nook::cli::front::RunArgs) -> nook::front::run::RunOptions {
+fn run_options(
+    a: &nook::cli::front::RunArgs,
+    config: nook::front::bundle::Settings,
+) -> nook::front::run::RunOptions {
     nook::front::run::RunOptions {
         image: a.image.clone(),
         process: nook::front::run::ProcessRequest {
@@ -123,7 +132,24 @@ fn run_options(a: &nook::cli::front::RunArgs) -> nook::front::run::RunOptions {
         rm: a.rm,
         name: a.name.clone(),
         keep_id: a.userns.as_deref() == Some("keep-id"),
-        strict_limits: a.strict_limits,
+        config,
+    }
+}
+
+fn volume_action(v: &VolumeCommand) -> nook::front::volume::Action<'_> {
+    use nook::front::volume::Action;
+    match v {
+        VolumeCommand::Create { name } => Action::Create(name.as_deref()),
+        VolumeCommand::Ls { quiet, format } => Action::Ls {
+            quiet: *quiet,
+            json: format.as_deref() == Some("json"),
+        },
+        VolumeCommand::Inspect { names } => Action::Inspect(names),
+        VolumeCommand::Rm { names, force } => Action::Rm {
+            names,
+            force: *force,
+        },
+        VolumeCommand::Prune { all, .. } => Action::Prune { all: *all },
     }
 }
 

@@ -17,6 +17,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of `run`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a command in a new container (in the foreground)
@@ -36,6 +38,13 @@ pub enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Manage named volumes
+    #[command(subcommand)]
+    Volume(super::front_config::VolumeCommand),
+    /// Live resource usage of running containers
+    Stats(super::front_config::StatsArgs),
+    /// What a running container really got, side by side with the host
+    Isolation(super::front_config::IsolationArgs),
     /// Check that this host is ready for containers run by this user
     Doctor(DoctorArgs),
 }
@@ -184,9 +193,8 @@ pub struct RunArgs {
     /// your /etc/subuid range
     #[arg(long, value_parser = ["keep-id"])]
     pub userns: Option<String>,
-    /// Fail, naming the limit, when a resource limit cannot be applied
-    #[arg(long = "strict-limits")]
-    pub strict_limits: bool,
+    #[command(flatten)]
+    pub config: super::front_config::ConfigArgs,
     pub image: String,
     /// The command and its arguments (replace the image's Cmd)
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

@@ -25,9 +25,20 @@ pub struct CreateOptions {
     pub no_new_keyring: bool,
     /// Keep the pty master (foreground `run` proxies it) instead of requiring a socket.
     pub keep_console: bool,
-    /// A resource limit that cannot be applied (rootless without a delegated
-    /// cgroup) is an error naming it, instead of a `notApplied` line.
-    pub strict_limits: bool,
+    /// What to do about a limit the cgroup layer could not apply.
+    pub limits: LimitPolicy,
+}
+
+/// A limit that could not be applied is always recorded (`notApplied`);
+/// `nook run` also warns about it, or with `--strict-limits` fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LimitPolicy {
+    #[default]
+    Record,
+    /// A docker-style `WARNING: ...` line on stderr for each.
+    Warn,
+    /// An error naming the first (nothing is left behind).
+    Strict,
 }
 
 /// Create a container; on success init waits at the start gate. On failure
@@ -67,7 +78,7 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
         ));
     }
     let entry = store.claim(id)?;
-    let made = make_cgroup(&plan, &host, opts.strict_limits).and_then(|(cgroup, notes)| {
+    let made = make_cgroup(&plan, &host, opts.limits).and_then(|(cgroup, notes)| {
         entry
             .save_config(&spec)
             .and_then(|_| match notify {
@@ -86,7 +97,7 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
 
 /// Create the cgroup and write the limits. Without the right to (rootless, or
 /// in a user namespace), run without and record why; as real root it is an error.
-fn make_cgroup(plan: &Plan, host: &Host, strict: bool) -> Result<(Cgroup, Vec<String>)> {
+fn make_cgroup(plan: &Plan, host: &Host, policy: LimitPolicy) -> Result<(Cgroup, Vec<String>)> {
     let mut notes = plan.not_applied.clone();
     let privileged = host.euid == 0 && !host.in_userns;
     let cgroup = match Cgroup::create(&host.cgroups, &plan.cgroup.path) {
@@ -117,17 +128,7 @@ fn make_cgroup(plan: &Plan, host: &Host, strict: bool) -> Result<(Cgroup, Vec<St
         )));
     }
     match cgroup.apply(&plan.cgroup.writes) {
-        Ok(skipped) => {
-            let limit = skipped.iter().find(|n| !n.starts_with("devices."));
-            if let (true, Some(limit)) = (strict, limit) {
-                let _ = cgroup.destroy();
-                return Err(Error::unsupported(
-                    "linux.resources",
-                    format!("{limit} (--strict-limits)"),
-                ));
-            }
-            notes.extend(skipped)
-        }
+        Ok(skipped) => notes.extend(skipped),
         Err(e) => {
             let _ = cgroup.destroy();
             return Err(e);
@@ -154,6 +155,24 @@ fn make_cgroup(plan: &Plan, host: &Host, strict: bool) -> Result<(Cgroup, Vec<St
     }
     for n in &notes {
         crate::log::debug(&format!("not applied: {n}"));
+    }
+    // Limits, not device rules: without a cgroup (rootless) those are never applied.
+    let limits: Vec<&String> = notes[plan.not_applied.len()..]
+        .iter()
+        .filter(|n| !n.starts_with("devices.") && !n.starts_with("linux.resources.devices"))
+        .collect();
+    match (policy, limits.first()) {
+        (LimitPolicy::Strict, Some(first)) => {
+            let _ = cgroup.destroy();
+            return Err(Error::unsupported(
+                "linux.resources",
+                format!("{first} (--strict-limits)"),
+            ));
+        }
+        (LimitPolicy::Warn, _) => limits
+            .iter()
+            .for_each(|n| eprintln!("WARNING: limit not applied: {n}")),
+        _ => {}
     }
     Ok((cgroup, notes))
 }

@@ -13,7 +13,7 @@ pub mod run;
 pub mod state;
 pub mod store;
 
-pub use create::{create, CreateOptions};
+pub use create::{create, CreateOptions, LimitPolicy};
 pub use lifecycle::*;
 pub use run::run;
 pub use state::{Saved, Status};

@@ -2,5 +2,8 @@
 //! foreground `nook run`; the monitor, `-d`, `ps`, `logs` and the rest follow.
 #![forbid(unsafe_code)]
 
-mod bundle;
+pub mod bundle;
+pub mod isolation;
 pub mod run;
+pub mod stats;
+pub mod volume;

@@ -18,7 +18,8 @@ pub struct RunOptions {
     pub name: Option<String>,
     /// `--userns=keep-id`: the user's ids map to themselves (rootless only).
     pub keep_id: bool,
-    pub strict_limits: bool,
+    /// The configuration flags, checked (mounts, security, limits).
+    pub config: super::bundle::Settings,
 }
 
 /// The container's files: `<store>/containers/<id>/` with `config.json`,
@@ -28,7 +29,7 @@ fn container_dir(store: &Store, id: &str) -> PathBuf {
 }
 
 /// 64 random hex digits (two kernel-made random UUIDs).
-fn new_id() -> Result<String> {
+pub(super) fn new_id() -> Result<String> {
     let mut id = String::new();
     while id.len() < 64 {
         let uuid = std::fs::read_to_string("/proc/sys/kernel/random/uuid")
@@ -87,7 +88,15 @@ fn run_in(
     dir: &Path,
     snap: &Snapshot,
 ) -> Result<i32> {
-    let mut spec = config(image, &opts.process, snap.rootfs(), id)?;
+    let volumes = super::volume::root(store);
+    let mut spec = config(
+        image,
+        &opts.process,
+        &opts.config,
+        snap.rootfs(),
+        id,
+        &volumes,
+    )?;
     if opts.keep_id {
         crate::userns::keep_id(&mut spec, opts.process.user.is_none())?;
     }
@@ -101,7 +110,7 @@ fn run_in(
     let runtime = RuntimeStore::new(&store.root().join("runtime"));
     let create = CreateOptions {
         bundle: dir.to_path_buf(),
-        strict_limits: opts.strict_limits,
+        limits: opts.config.limit_policy(),
         ..Default::default()
     };
     match crate::container::run(&runtime, id, &create, false, false) {

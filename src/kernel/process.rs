@@ -186,6 +186,12 @@ pub fn open_fds(range: std::ops::Range<i32>) -> Vec<i32> {
         .collect()
 }
 
+/// Whether fd number `fd` refers to a terminal.
+pub fn is_tty(fd: std::os::fd::RawFd) -> bool {
+    // SAFETY: isatty only inspects the descriptor number; an invalid fd returns 0.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
 /// Let `fd` survive execve (for --preserve-fds).
 pub fn clear_cloexec(fd: std::os::fd::RawFd) -> Result<()> {
     // SAFETY: F_SETFD only changes the flags of an fd number we were handed.

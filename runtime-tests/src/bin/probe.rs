@@ -22,12 +22,8 @@
 mod checks;
 #[path = "probe/errno.rs"]
 mod errno;
-#[path = "probe/parse.rs"]
-mod parse;
 #[path = "probe/raw.rs"]
 mod raw;
-#[path = "probe/report.rs"]
-mod report;
 #[path = "probe/sys.rs"]
 mod sys;
 
@@ -69,7 +65,8 @@ fn main() -> ExitCode {
     let sub = args.get(1).map(String::as_str).unwrap_or("report");
     let rest = args.get(2..).unwrap_or(&[]);
     match (sub, rest) {
-        ("report", _) => emit(&report::collect()),
+        // The same code as `nook isolation` (nook::report), so both report the same fields.
+        ("report", _) => emit(&nook::report::collect()),
         ("access", paths) if !paths.is_empty() => emit(&checks::access(paths)),
         ("access", _) => return usage("access PATH..."),
         ("run", [path, args @ ..]) => emit(&checks::run(path, args)),

@@ -76,7 +76,45 @@ fn v1(cg: &Cgroup) -> Value {
     if let Some(d) = cg.dir_of("pids") {
         out["pids"] = json!({"current": num(&d, "pids.current"), "limit": limit(&d, "pids.max")});
     }
+    if let Some(d) = cg.dir_of("blkio") {
+        // `MAJ:MIN Op bytes` lines (plus a `Total` line, left out as runc does).
+        let entries: Vec<Value> = fs::read(&d.join("blkio.throttle.io_service_bytes_recursive"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let mut w = l.split_whitespace();
+                let (dev, op, v) = (w.next()?, w.next()?, w.next()?.parse::<u64>().ok()?);
+                let (ma, mi) = dev.split_once(':')?;
+                Some(
+                    json!({"major": ma.parse::<u64>().ok()?, "minor": mi.parse::<u64>().ok()?,
+                            "op": op, "value": v}),
+                )
+            })
+            .collect();
+        out["blkio"] = json!({ "ioServiceBytesRecursive": entries });
+    }
     out
+}
+
+/// v2 `io.stat` (`MAJ:MIN rbytes=.. wbytes=.. ...`) in runc's blkio shape.
+fn io_v2(d: &Path) -> Value {
+    let mut entries = Vec::new();
+    for l in fs::read(&d.join("io.stat")).unwrap_or_default().lines() {
+        let mut w = l.split_whitespace();
+        let Some((ma, mi)) = w.next().and_then(|d| d.split_once(':')) else {
+            continue;
+        };
+        for kv in w {
+            let op = match kv.split_once('=') {
+                Some(("rbytes", v)) => ("Read", v),
+                Some(("wbytes", v)) => ("Write", v),
+                _ => continue,
+            };
+            entries.push(json!({"major": ma.parse::<u64>().unwrap_or(0), "minor": mi.parse::<u64>().unwrap_or(0),
+                                "op": op.0, "value": op.1.parse::<u64>().unwrap_or(0)}));
+        }
+    }
+    json!({ "ioServiceBytesRecursive": entries })
 }
 
 fn v2(d: &Path) -> Value {
@@ -96,6 +134,7 @@ fn v2(d: &Path) -> Value {
             "raw": Value::Object(kv(d, "memory.stat")),
             "oomKill": get(&ev, "oom_kill")
         },
-        "pids": {"current": num(d, "pids.current"), "limit": limit(d, "pids.max")}
+        "pids": {"current": num(d, "pids.current"), "limit": limit(d, "pids.max")},
+        "blkio": io_v2(d)
     })
 }

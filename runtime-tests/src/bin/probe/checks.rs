@@ -11,7 +11,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Map, Value};
 
-use crate::{errno, parse, sys};
+use crate::{errno, sys};
+use nook::report::parse;
 
 fn kind(ft: &fs::FileType) -> &'static str {
     if ft.is_symlink() {

@@ -1,10 +1,10 @@
 //! Pure parsers for the text the kernel hands out under /proc. No I/O here, so every
 //! function is unit-tested against literal lines.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One line of /proc/self/mountinfo (see proc(5)).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mount {
     pub id: u64,
     pub parent: u64,
