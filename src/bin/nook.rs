@@ -3,7 +3,9 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use nook::cli::front::{Cli, Command, ImageCommand};
+use nook::cli::front::{Cli, Command, ImageCommand, RunArgs};
+use nook::cli::front_ctr::{ContainerCommand as C, SystemCommand};
+use nook::front::{exec, inspect, lifecycle, logs, monitor, ps, run as frun};
 use nook::image::commands as cmd;
 
 fn main() {
@@ -21,9 +23,14 @@ fn main() {
             std::process::exit(125);
         }
     };
-    // `run` starts container processes: from a sealed copy of this binary, as
-    // nook-runtime does, so nothing in a container can reach the host's file.
-    if matches!(cli.command, Command::Run(_)) && !nook::kernel::selfexe::is_sealed_copy() {
+    // Commands that fork processes into a container run from a sealed copy
+    // of this binary, as nook-runtime does, so nothing in a container can
+    // reach the host's file. The monitor itself stays on the on-disk binary.
+    let forks = matches!(
+        cli.command,
+        Command::CreateHelper(_) | Command::Exec(_) | Command::Container(C::Exec(_))
+    );
+    if forks && !nook::kernel::selfexe::is_sealed_copy() {
         let Err(e) = nook::kernel::selfexe::reexec_sealed();
         eprintln!("nook: {}", e.one_line());
         std::process::exit(125);
@@ -37,15 +44,52 @@ fn main() {
     }
 }
 
-/// The exit status: the container's for `run`, 0 for the other commands.
+/// The exit status: the container's for `run`, `start -a`, `exec`; 0 otherwise.
 fn run(cli: Cli) -> nook::Result<i32> {
     let store = cmd::open_store(cli.root.as_deref())?;
-    if let Command::Run(a) = &cli.command {
-        return nook::front::run::run(&store, &run_options(a));
-    }
     let out = &mut std::io::stdout().lock();
     match cli.command {
-        Command::Run(_) => Ok(()),
+        Command::Monitor(a) if a.stage2 => return Ok(monitor::stage2(&store, &a.id, a.attach)),
+        Command::Monitor(a) => return Ok(monitor::stage1(&store, &a.id, a.attach)),
+        Command::CreateHelper(a) => return Ok(nook::front::create::helper(&store, &a.id)),
+        Command::Run(a) | Command::Container(C::Run(a)) => {
+            return frun::run(&store, &run_options(&a))
+        }
+        Command::Create(a) | Command::Container(C::Create(a)) => {
+            let rec = frun::create(&store, &run_options(&a))?;
+            println!("{}", rec.id);
+            return Ok(0);
+        }
+        Command::Start(a) | Command::Container(C::Start(a)) => {
+            return lifecycle::start(&store, &a, out)
+        }
+        Command::Exec(a) | Command::Container(C::Exec(a)) => return exec::exec(&store, &a),
+        _ => {}
+    }
+    match cli.command {
+        Command::Ps(a) | Command::Container(C::Ls(a)) => ps::ps(&store, &a, out),
+        Command::Logs(a) | Command::Container(C::Logs(a)) => logs::logs(&store, &a),
+        Command::Stop(a) | Command::Container(C::Stop(a)) => lifecycle::stop(&store, &a, out),
+        Command::Kill(a) | Command::Container(C::Kill(a)) => lifecycle::kill(&store, &a, out),
+        Command::Restart(a) | Command::Container(C::Restart(a)) => {
+            lifecycle::restart(&store, &a, out)
+        }
+        Command::Rm(a) | Command::Container(C::Rm(a)) => lifecycle::rm(&store, &a, out),
+        Command::Wait(a) | Command::Container(C::Wait(a)) => {
+            lifecycle::wait(&store, &a.containers, out)
+        }
+        Command::Inspect(a) => inspect::inspect(&store, &a.containers, true, out),
+        Command::Container(C::Inspect(a)) => inspect::inspect(&store, &a.containers, false, out),
+        Command::Top(a) | Command::Container(C::Top(a)) => {
+            inspect::top(&store, &a.container, &a.ps_args, out)
+        }
+        Command::Rename(a) | Command::Container(C::Rename(a)) => {
+            lifecycle::rename(&store, &a.container, &a.new_name)
+        }
+        Command::Container(C::Prune(_)) => lifecycle::prune(&store, out),
+        Command::System(SystemCommand::Df) => inspect::system_df(&store, out),
+        Command::System(SystemCommand::Info) | Command::Info => inspect::info(&store, out),
+        Command::Version => inspect::version(out),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => cmd::load(&store, &a, out),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => cmd::images(&store, &a, out),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
@@ -57,14 +101,15 @@ fn run(cli: Cli) -> nook::Result<i32> {
         Command::Image(ImageCommand::Inspect(a)) => cmd::inspect(&store, &a, out),
         Command::Image(ImageCommand::Prune(_)) => cmd::prune(&store, out),
         Command::Image(ImageCommand::Unpack(a)) => cmd::unpack(&store, &a),
+        _ => Ok(()),
     }
     .map(|()| 0)
 }
 
-fn run_options(a: &nook::cli::front::RunArgs) -> nook::front::run::RunOptions {
-    nook::front::run::RunOptions {
+fn run_options(a: &RunArgs) -> frun::RunOptions {
+    frun::RunOptions {
         image: a.image.clone(),
-        process: nook::front::run::ProcessRequest {
+        process: frun::ProcessRequest {
             args: a.command.clone(),
             entrypoint: a.entrypoint.clone().map(|e| vec![e]),
             env: a.env.clone(),
@@ -75,5 +120,9 @@ fn run_options(a: &nook::cli::front::RunArgs) -> nook::front::run::RunOptions {
         },
         rm: a.rm,
         name: a.name.clone(),
+        detach: a.detach,
+        interactive: a.interactive,
+        stop_signal: a.stop_signal.clone(),
+        stop_timeout: a.stop_timeout,
     }
 }

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod front;
+pub mod front_ctr;
 pub mod runtime;
 pub mod signal;
 pub mod units;
