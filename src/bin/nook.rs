@@ -18,8 +18,8 @@ fn main() {
         Err(e) => {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("invalid arguments");
+            // One line (docs/errors.md); docker adds "See 'docker --help'.".
             eprintln!("nook: {}", first.trim_start_matches("error: "));
-            eprintln!("See 'nook --help'.");
             std::process::exit(125);
         }
     };

@@ -207,7 +207,11 @@ pub fn default_name(store: &Store, id: &str) -> String {
     let n = u64::from_str_radix(&id[..12], 16).unwrap_or(0);
     for i in 0..256u64 {
         let k = n.wrapping_add(i * 17);
-        let mut name = format!("{}_{}", ADJ[(k % 16) as usize], NAMES[(k / 16 % 16) as usize]);
+        let mut name = format!(
+            "{}_{}",
+            ADJ[(k % 16) as usize],
+            NAMES[(k / 16 % 16) as usize]
+        );
         if i >= 128 {
             name.push_str(&format!("{}", i % 10));
         }
@@ -242,6 +246,8 @@ pub fn lock(store: &Store, id: &str) -> Result<Lock> {
 /// The same without waiting: None if someone else holds it.
 pub fn try_lock(store: &Store, id: &str) -> Option<Lock> {
     let f = File::options()
+        .create(true)
+        .truncate(false)
         .write(true)
         .open(dir(store, id).join("lock"))
         .ok()?;

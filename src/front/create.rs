@@ -31,7 +31,9 @@ pub fn helper(store: &Store, id: &str) -> i32 {
         Ok(l) => {
             let msg = serde_json::json!({"pid": l.pid}).to_string();
             match &l.console {
-                Some(m) => crate::kernel::fdpass::send_fd(sock.as_fd(), msg.as_bytes(), m.as_raw_fd()),
+                Some(m) => {
+                    crate::kernel::fdpass::send_fd(sock.as_fd(), msg.as_bytes(), m.as_raw_fd())
+                }
                 None => sock
                     .write_all(msg.as_bytes())
                     .map_err(|e| Error::io("write", "attach.sock", e)),

@@ -64,5 +64,6 @@ pub fn exec(store: &Store, a: &ExecArgs) -> Result<i32> {
 }
 
 fn is_numeric(u: &str) -> bool {
-    u.split(':').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    u.split(':')
+        .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
 }

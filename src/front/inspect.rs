@@ -34,7 +34,13 @@ const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 pub fn container_json(store: &Store, rec: &Record) -> Value {
     let l = status::live(store, &rec.id);
-    let time = |t: &str| if t.is_empty() { ZERO_TIME.to_string() } else { t.to_string() };
+    let time = |t: &str| {
+        if t.is_empty() {
+            ZERO_TIME.to_string()
+        } else {
+            t.to_string()
+        }
+    };
     let dir = containers::dir(store, &rec.id);
     json!({
         "Id": rec.id,
@@ -84,18 +90,25 @@ pub fn container_json(store: &Store, rec: &Record) -> Value {
 }
 
 /// Each name: a container if one matches, else an image.
-pub fn inspect(store: &Store, what: &[String], images_too: bool, out: &mut dyn Write) -> Result<()> {
+pub fn inspect(
+    store: &Store,
+    what: &[String],
+    images_too: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
     let mut all = Vec::new();
     for w in what {
         match containers::lookup(store, w) {
             Ok(id) => all.push(container_json(store, &containers::read_record(store, &id)?)),
-            Err(e) if images_too => match crate::image::inspect::inspect(store, w) {
-                Ok(v) => all.push(v),
-                Err(Error::NoImage(_)) => {
-                    return Err(Error::Usage(format!("No such object: {w}")));
+            Err(e) if images_too && e.to_string().starts_with("No such container") => {
+                match crate::image::inspect::inspect(store, w) {
+                    Ok(v) => all.push(v),
+                    Err(Error::NoImage(_)) => {
+                        return Err(Error::Usage(format!("No such object: {w}")));
+                    }
+                    Err(_) => return Err(e),
                 }
-                Err(_) => return Err(e),
-            },
+            }
             Err(e) => return Err(e),
         }
     }
@@ -128,7 +141,10 @@ pub fn system_df(store: &Store, out: &mut dyn Write) -> Result<()> {
         .filter(|i| !used.contains(i.id.to_string().as_str()))
         .map(|i| i.size())
         .sum();
-    let running = ids.iter().filter(|id| status::live(store, id).running()).count();
+    let running = ids
+        .iter()
+        .filter(|id| status::live(store, id).running())
+        .count();
     let sizes: Vec<(bool, u64)> = ids
         .iter()
         .map(|id| {
@@ -138,9 +154,11 @@ pub fn system_df(store: &Store, out: &mut dyn Write) -> Result<()> {
         .collect();
     let csize: u64 = sizes.iter().map(|s| s.1).sum();
     let creclaim: u64 = sizes.iter().filter(|s| !s.0).map(|s| s.1).sum();
-    let pct = |part: u64, all: u64| if all == 0 { 0 } else { part * 100 / all };
+    let pct = |part: u64, all: u64| (part * 100).checked_div(all).unwrap_or(0);
     let rows = vec![
-        ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"].map(String::from).to_vec(),
+        ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
+            .map(String::from)
+            .to_vec(),
         vec![
             "Images".into(),
             images.len().to_string(),
@@ -155,8 +173,12 @@ pub fn system_df(store: &Store, out: &mut dyn Write) -> Result<()> {
             human_size(csize),
             format!("{} ({}%)", human_size(creclaim), pct(creclaim, csize)),
         ],
-        ["Local Volumes", "0", "0", "0B", "0B"].map(String::from).to_vec(),
-        ["Build Cache", "0", "0", "0B", "0B"].map(String::from).to_vec(),
+        ["Local Volumes", "0", "0", "0B", "0B"]
+            .map(String::from)
+            .to_vec(),
+        ["Build Cache", "0", "0", "0B", "0B"]
+            .map(String::from)
+            .to_vec(),
     ];
     out.write_all(super::ps::columns(&rows).as_bytes())
         .map_err(|e| Error::io("write", "stdout", e))
@@ -169,7 +191,11 @@ pub fn info(store: &Store, out: &mut dyn Write) -> Result<()> {
     let host = crate::host::Host::detect();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let overlay = crate::image::snapshot::overlay_unavailable(0).is_none();
-    let cgroup = if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() { 2 } else { 1 };
+    let cgroup = if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        2
+    } else {
+        1
+    };
     let text = format!(
         "Client: nook\n Version:    {v}\n\nServer: (none: nook has no daemon)\n Containers: {}\n  Running: {}\n  Paused: {}\n  Stopped: {}\n Images: {}\n Server Version: {v}\n Storage Driver: {}\n Logging Driver: json-file\n Cgroup Driver: cgroupfs\n Cgroup Version: {cgroup}\n Runtimes: nook-runtime (library)\n Kernel Version: {}\n Operating System: {}\n Docker Root Dir: {}\n Rootless: {}\n",
         ids.len(),

@@ -210,7 +210,9 @@ pub fn prune(store: &Store, out: &mut dyn Write) -> Result<()> {
     let mut text = String::new();
     if !deleted.is_empty() {
         text.push_str("Deleted Containers:\n");
-        deleted.iter().for_each(|d| text.push_str(&format!("{d}\n")));
+        deleted
+            .iter()
+            .for_each(|d| text.push_str(&format!("{d}\n")));
         text.push('\n');
     }
     text.push_str(&format!(

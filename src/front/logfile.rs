@@ -85,11 +85,7 @@ impl LogWriter {
     fn rotate(&mut self) {
         let old = rotated(&self.path);
         if std::fs::rename(&self.path, &old).is_ok() {
-            if let Ok(f) = File::options()
-                .create(true)
-                .append(true)
-                .open(&self.path)
-            {
+            if let Ok(f) = File::options().create(true).append(true).open(&self.path) {
                 self.file = f;
                 self.size = 0;
             }

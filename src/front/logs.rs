@@ -32,7 +32,10 @@ pub fn logs(store: &Store, a: &LogsArgs) -> Result<()> {
     let path = containers::dir(store, &id).join(LOG);
     let tail: Option<usize> = match a.tail.as_str() {
         "all" | "-1" => None,
-        n => Some(n.parse().map_err(|_| Error::Usage(format!("--tail {n:?}: not a number")))?),
+        n => Some(
+            n.parse()
+                .map_err(|_| Error::Usage(format!("--tail {n:?}: not a number")))?,
+        ),
     };
     // What is there now: the rotated file, then the current one.
     let mut entries = Vec::new();
@@ -51,8 +54,8 @@ pub fn logs(store: &Store, a: &LogsArgs) -> Result<()> {
     }
     let mut last_round = false;
     loop {
-        let running = status::live(store, &id).running()
-            || status::monitor_alive(store, &id).is_some();
+        let running =
+            status::live(store, &id).running() || status::monitor_alive(store, &id).is_some();
         let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         if len < offset {
             offset = 0; // rotated under us

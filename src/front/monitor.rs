@@ -144,8 +144,8 @@ impl<'a> Monitor<'a> {
         let dir_fd = proto::open_dir(&dir).map_err(fail)?;
         let sock = proto::socket_path(&dir_fd);
         let _ = std::fs::remove_file(dir.join("attach.sock"));
-        let listener =
-            UnixListener::bind(&sock).map_err(|e| fail(Error::io("bind", dir.join("attach.sock"), e)))?;
+        let listener = UnixListener::bind(&sock)
+            .map_err(|e| fail(Error::io("bind", dir.join("attach.sock"), e)))?;
         let me = std::process::id() as i32;
         let mf = MonitorFile {
             pid: me,
@@ -186,7 +186,8 @@ impl<'a> Monitor<'a> {
     /// The sealed helper creates the container; we keep our ends of its stdio.
     fn create(&mut self) -> Result<(), SetupError> {
         let pipe = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).sys("pipe2", "stdio");
-        let exe = std::env::current_exe().map_err(|e| fail(Error::io("resolve", "/proc/self/exe", e)))?;
+        let exe =
+            std::env::current_exe().map_err(|e| fail(Error::io("resolve", "/proc/self/exe", e)))?;
         let mut cmd = Command::new(exe);
         cmd.arg("--root")
             .arg(self.store.root())
@@ -220,9 +221,14 @@ impl<'a> Monitor<'a> {
         }
         self.init = v["pid"].as_i64().unwrap_or(0) as i32;
         if let Some(m) = master {
-            let dup = m.try_clone().map_err(|e| fail(Error::io("dup", "pty", e)))?;
+            let dup = m
+                .try_clone()
+                .map_err(|e| fail(Error::io("dup", "pty", e)))?;
             self.stdin = Some(dup);
-            self.master = Some(m.try_clone().map_err(|e| fail(Error::io("dup", "pty", e)))?);
+            self.master = Some(
+                m.try_clone()
+                    .map_err(|e| fail(Error::io("dup", "pty", e)))?,
+            );
             self.outputs = vec![(m, proto::STDOUT)];
         }
         Ok(())
@@ -237,7 +243,10 @@ impl<'a> Monitor<'a> {
         loop {
             let mut fds = [PollFd::new(lfd, PollFlags::POLLIN)];
             let _ = poll(&mut fds, PollTimeout::from(100u16));
-            if fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLIN)) {
+            if fds[0]
+                .revents()
+                .is_some_and(|r| r.contains(PollFlags::POLLIN))
+            {
                 break;
             }
             if let Ok(Some(st)) = child.try_wait() {
@@ -264,7 +273,8 @@ impl<'a> Monitor<'a> {
         self.started = true;
         self.started_at = crate::log::rfc3339_now();
         let dir = containers::dir(self.store, &self.rec.id);
-        let mut mf: MonitorFile = status::monitor_file(self.store, &self.rec.id).unwrap_or_default();
+        let mut mf: MonitorFile =
+            status::monitor_file(self.store, &self.rec.id).unwrap_or_default();
         mf.started_at = self.started_at.clone();
         containers::write_json(&dir.join(status::MONITOR_FILE), &mf)
     }
@@ -273,7 +283,10 @@ impl<'a> Monitor<'a> {
         let mut drained_at: Option<Instant> = None;
         loop {
             self.reap();
-            if self.status.is_some() && (self.outputs.is_empty() || drained_at.is_some_and(|t| t.elapsed() > Duration::from_secs(2))) {
+            if self.status.is_some()
+                && (self.outputs.is_empty()
+                    || drained_at.is_some_and(|t| t.elapsed() > Duration::from_secs(2)))
+            {
                 break;
             }
             if self.status.is_some() && drained_at.is_none() {
@@ -290,9 +303,21 @@ impl<'a> Monitor<'a> {
             PollFd::new(self.sfd.as_fd(), PollFlags::POLLIN),
             PollFd::new(self.listener.as_fd(), PollFlags::POLLIN),
         ];
-        fds.extend(self.outputs.iter().map(|(fd, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)));
-        fds.extend(self.clients.iter().map(|c| PollFd::new(c.sock.as_fd(), PollFlags::POLLIN)));
-        let timeout = if self.status.is_some() { PollTimeout::from(100u16) } else { PollTimeout::NONE };
+        fds.extend(
+            self.outputs
+                .iter()
+                .map(|(fd, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)),
+        );
+        fds.extend(
+            self.clients
+                .iter()
+                .map(|c| PollFd::new(c.sock.as_fd(), PollFlags::POLLIN)),
+        );
+        let timeout = if self.status.is_some() {
+            PollTimeout::from(100u16)
+        } else {
+            PollTimeout::NONE
+        };
         match poll(&mut fds, timeout) {
             Ok(0) if self.status.is_some() => {
                 // Nothing more is coming: output closed or held by a stray process.

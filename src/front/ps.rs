@@ -56,7 +56,11 @@ fn size_cell(store: &Store, rec: &Record) -> String {
         .ok()
         .and_then(|d| store.image(&d).ok())
         .map_or(0, |i| i.size());
-    format!("{} (virtual {})", human_size(upper), human_size(upper + virt))
+    format!(
+        "{} (virtual {})",
+        human_size(upper),
+        human_size(upper + virt)
+    )
 }
 
 pub fn ps(store: &Store, a: &PsArgs, out: &mut dyn Write) -> Result<()> {
@@ -64,7 +68,12 @@ pub fn ps(store: &Store, a: &PsArgs, out: &mut dyn Write) -> Result<()> {
     let mut found: Vec<(Record, Live)> = containers::ids(store)
         .into_iter()
         .rev()
-        .filter_map(|id| Some((containers::read_record(store, &id).ok()?, status::live(store, &id))))
+        .filter_map(|id| {
+            Some((
+                containers::read_record(store, &id).ok()?,
+                status::live(store, &id),
+            ))
+        })
         .filter(|(_, l)| a.all || l.running())
         .collect();
     found.retain(|(r, _)| containers::dir(store, &r.id).is_dir());
@@ -77,7 +86,9 @@ pub fn ps(store: &Store, a: &PsArgs, out: &mut dyn Write) -> Result<()> {
     };
     let mut text = String::new();
     if a.quiet {
-        found.iter().for_each(|(r, _)| text.push_str(&format!("{}\n", short(&r.id))));
+        found
+            .iter()
+            .for_each(|(r, _)| text.push_str(&format!("{}\n", short(&r.id))));
     } else if a.format.as_deref() == Some("json") {
         for (r, l) in &found {
             let created = time::parse_rfc3339(&r.created).unwrap_or(now);
@@ -100,10 +111,18 @@ pub fn ps(store: &Store, a: &PsArgs, out: &mut dyn Write) -> Result<()> {
             text.push_str(&format!("{v}\n"));
         }
     } else if let Some(f) = &a.format {
-        return Err(Error::Usage(format!("--format {f:?}: only json is supported")));
+        return Err(Error::Usage(format!(
+            "--format {f:?}: only json is supported"
+        )));
     } else {
         let mut rows = vec![[
-            "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES",
+            "CONTAINER ID",
+            "IMAGE",
+            "COMMAND",
+            "CREATED",
+            "STATUS",
+            "PORTS",
+            "NAMES",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -142,7 +161,10 @@ mod tests {
         let a: Vec<String> = ["sh", "-c", "while true; do sleep 1; done"]
             .map(String::from)
             .to_vec();
-        assert_eq!(command_cell(&a, false), "\"sh -c 'while true…\"".replace('\'', ""));
+        assert_eq!(
+            command_cell(&a, false),
+            "\"sh -c 'while true…\"".replace('\'', "")
+        );
         assert_eq!(command_cell(&a[..1], false), "\"sh\"");
         assert_eq!(
             command_cell(&a, true),

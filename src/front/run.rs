@@ -80,15 +80,16 @@ pub fn create(store: &Store, opts: &RunOptions) -> Result<Record> {
         Some(n) => n.clone(),
         None => containers::default_name(store, &id),
     };
-    containers::claim_name(store, &name, &id)?;
     let root = containers::containers_root(store);
     let dir = containers::dir(store, &id);
-    let made = std::fs::DirBuilder::new()
+    std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(&root)
         .and_then(|_| std::fs::DirBuilder::new().mode(0o700).create(&dir))
-        .map_err(|e| Error::io("create", &dir, e));
+        .map_err(|e| Error::io("create", &dir, e))?;
+    // After the directory: a name whose owner has no directory is stale.
+    let made = containers::claim_name(store, &name, &id);
     let mut rec = Record {
         id: id.clone(),
         name: name.clone(),
@@ -130,7 +131,11 @@ fn prepare(
     let p = &spec["process"];
     let strings = |v: &serde_json::Value| -> Vec<String> {
         v.as_array()
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     rec.args = strings(&p["args"]);
@@ -143,10 +148,7 @@ fn prepare(
     rec.tty = opts.process.tty;
     rec.open_stdin = opts.interactive;
     rec.auto_remove = opts.rm;
-    rec.stop_signal = opts
-        .stop_signal
-        .clone()
-        .unwrap_or_else(|| "SIGTERM".into());
+    rec.stop_signal = opts.stop_signal.clone().unwrap_or_else(|| "SIGTERM".into());
     rec.stop_timeout = opts.stop_timeout;
     rec.rootfs = snap.rootfs().to_path_buf();
     rec.overlay = snap.overlay_data();
