@@ -197,7 +197,7 @@ pub fn info(store: &Store, out: &mut dyn Write) -> Result<()> {
         1
     };
     let text = format!(
-        "Client: nook\n Version:    {v}\n\nServer: (none: nook has no daemon)\n Containers: {}\n  Running: {}\n  Paused: {}\n  Stopped: {}\n Images: {}\n Server Version: {v}\n Storage Driver: {}\n Logging Driver: json-file\n Cgroup Driver: cgroupfs\n Cgroup Version: {cgroup}\n Runtimes: nook-runtime (library)\n Kernel Version: {}\n Operating System: {}\n Docker Root Dir: {}\n Rootless: {}\n",
+        "Client: nook\n Version:    {v}\n\nServer: (none: nook has no daemon)\n Containers: {}\n  Running: {}\n  Paused: {}\n  Stopped: {}\n Images: {}\n Server Version: {v}\n Storage Driver: {}\n Logging Driver: json-file\n Cgroup Driver: cgroupfs\n Cgroup Version: {cgroup}\n Runtimes: nook-runtime (library)\n Kernel Version: {}\n Operating System: {}\n Nook Root Dir: {}\n Rootless: {}\n",
         ids.len(),
         count(status::Phase::Running),
         count(status::Phase::Paused),

@@ -80,7 +80,7 @@ pub fn kill(store: &Store, a: &KillArgs, out: &mut dyn Write) -> Result<()> {
 }
 
 /// Start one container with a new monitor; with `attach`, the monitor waits
-/// for our client. Returns the exit status for `start -a`.
+/// for our client. False if it was running already.
 fn start_one(store: &Store, id: &str, attach: bool) -> Result<bool> {
     let _lock = containers::lock(store, id)?;
     if status::live_locked(store, id).running() {
@@ -108,13 +108,14 @@ pub fn start(store: &Store, a: &StartArgs, out: &mut dyn Write) -> Result<i32> {
     for c in &a.containers {
         let id = containers::lookup(store, c)?;
         let attach = a.attach || a.interactive;
+        // Already running: `-a` attaches to it.
         let started = start_one(store, &id, attach)?;
-        if attach && started {
+        if attach {
             let rec = containers::read_record(store, &id)?;
             let o = super::attach::AttachOptions {
                 stdin: a.interactive,
                 tty: rec.tty,
-                start: true,
+                start: started,
             };
             return super::attach::attach(store, &id, &o);
         }
