@@ -486,3 +486,39 @@ fn concurrent_runs_with_one_name_one_wins() {
     f.ok(&["rm", "-f", "racer"]);
     assert_eq!(processes_with("sleep 1000006"), Vec::<i32>::new());
 }
+
+#[test]
+fn detached_rm_containers_remove_themselves() {
+    let f = front_or_skip!();
+    let id = f.detached(&["--rm", "busybox", "sh", "-c", "exit 5"]);
+    assert!(eventually(5, || !f.dir(&id).exists()), "--rm removed it");
+    f.assert_gone(&id, "no-marker");
+    // rm -f of a running --rm container: the monitor and rm do not race.
+    let id = f.detached(&["--rm", "--name", "eph", "busybox", "sleep", "1000007"]);
+    assert_eq!(f.ok(&["rm", "-f", "eph"]).trim(), "eph");
+    f.assert_gone(&id, "sleep 1000007");
+    assert_eq!(f.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn create_then_start_and_a_monitor_left_waiting() {
+    let f = front_or_skip!();
+    let id = f.ok(&["create", "--name", "later", "busybox", "sleep", "1000008"]);
+    let id = id.trim();
+    assert_eq!(f.status_of(id), "Created");
+    assert_eq!(f.ok(&["start", "later"]).trim(), "later");
+    assert!(f.status_of(id).starts_with("Up "));
+    f.ok(&["rm", "-f", "later"]);
+    f.assert_gone(id, "sleep 1000008");
+    // A foreground `run` whose client died before it attached leaves a
+    // monitor waiting for a start (made here with the monitor's own command).
+    let id = f.ok(&["create", "busybox", "sleep", "1000009"]);
+    let id = id.trim();
+    let ready = f.ok(&["__monitor", id, "--attach"]);
+    assert!(ready.contains("\"ok\":true"), "{ready}");
+    assert_eq!(f.status_of(id), "Created");
+    f.ok(&["start", id]);
+    assert!(f.status_of(id).starts_with("Up "), "{}", f.status_of(id));
+    f.ok(&["rm", "-f", id]);
+    f.assert_gone(id, "sleep 1000009");
+}

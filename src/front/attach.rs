@@ -128,6 +128,16 @@ pub fn attach(store: &Store, id: &str, o: &AttachOptions) -> Result<i32> {
     }
 }
 
+/// Ask a waiting monitor to start its container, without attaching.
+pub fn poke_start(store: &Store, id: &str) -> Result<()> {
+    let dir = containers::dir(store, id);
+    let dir_fd = proto::open_dir(&dir)?;
+    let mut sock = UnixStream::connect(proto::socket_path(&dir_fd))
+        .map_err(|e| Error::io("connect", dir.join("attach.sock"), e))?;
+    let hello = serde_json::json!({"stdin": false, "start": true}).to_string();
+    send(&mut sock, proto::HELLO, hello.as_bytes())
+}
+
 /// The monitor hung up without an exit frame (it was killed): the exit
 /// file if it has one, else an error.
 fn gone(store: &Store, id: &str, error: Option<String>) -> Result<i32> {

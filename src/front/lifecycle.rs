@@ -83,8 +83,20 @@ pub fn kill(store: &Store, a: &KillArgs, out: &mut dyn Write) -> Result<()> {
 /// for our client. False if it was running already.
 fn start_one(store: &Store, id: &str, attach: bool) -> Result<bool> {
     let _lock = containers::lock(store, id)?;
-    if status::live_locked(store, id).running() {
+    let live = status::live_locked(store, id);
+    if live.running() {
         return Ok(false);
+    }
+    // Created by a `run` whose client went away before it attached: its
+    // monitor still waits for someone to say start.
+    if live.phase == Phase::Created && live.monitor.is_some() {
+        if !attach {
+            super::attach::poke_start(store, id)?;
+            wait_until(Duration::from_secs(5), || {
+                status::live_locked(store, id).phase != Phase::Created
+            });
+        }
+        return Ok(true);
     }
     let dir = containers::dir(store, id);
     let old = status::exit_file(store, id);

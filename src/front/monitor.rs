@@ -35,6 +35,8 @@ use std::time::{Duration, Instant};
 /// Stage 1: a new session, stage 2 spawned, gone. Returns the exit status.
 pub fn stage1(store: &Store, id: &str, attach: bool) -> i32 {
     let _ = process::setsid();
+    // Pin no directory of the caller's (the store path is absolute).
+    let _ = std::env::set_current_dir("/");
     let Ok(exe) = std::env::current_exe() else {
         return 125;
     };
