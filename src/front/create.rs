@@ -47,9 +47,9 @@ pub fn helper(store: &Store, id: &str) -> i32 {
         }
     };
     if sent.is_err() {
-        if let Ok(l) = &created {
+        // The monitor is gone: nobody would reap or start this container.
+        if created.is_ok() {
             let _ = crate::container::delete(&containers::runtime(store), id, true);
-            let _ = l.pid;
         }
         return 125;
     }
