@@ -522,3 +522,32 @@ fn create_then_start_and_a_monitor_left_waiting() {
     f.ok(&["rm", "-f", id]);
     f.assert_gone(id, "sleep 1000009");
 }
+
+#[test]
+fn ps_sizes_system_df_info_version() {
+    let f = front_or_skip!();
+    let id = f.detached(&[
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 100000 /dev/zero > /big; sleep 1000011",
+    ]);
+    assert!(eventually(5, || f
+        .ok(&["exec", &id, "ls", "/big"])
+        .contains("big")));
+    let ps = f.ok(&["ps", "-s"]);
+    assert!(ps.lines().next().unwrap().ends_with("SIZE"), "{ps}");
+    assert!(ps.contains("100kB (virtual "), "{ps}");
+    let df = f.ok(&["system", "df"]);
+    let rows: Vec<Vec<&str>> = df.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows[0], ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
+    assert_eq!(&rows[1][..3], ["Images", "1", "1"]);
+    assert_eq!(&rows[2][..4], ["Containers", "1", "1", "100kB"]);
+    let info = f.ok(&["info"]);
+    assert!(info.contains(" Containers: 1\n  Running: 1\n"), "{info}");
+    assert!(info.contains("Logging Driver: json-file"), "{info}");
+    assert!(f.ok(&["version"]).starts_with("Client:\n Version: "));
+    assert!(f.ok(&["--version"]).starts_with("nook "));
+    f.ok(&["rm", "-f", &id]);
+    f.assert_gone(&id, "sleep 1000011");
+}
