@@ -67,11 +67,7 @@ pub fn attach(store: &Store, id: &str, o: &AttachOptions) -> Result<i32> {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(e) => return Err(Error::sys("poll", "attach", e)),
         }
-        let ready: Vec<bool> = fds
-            .iter()
-            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
-            .collect();
-        drop(fds);
+        let ready = proto::ready(fds);
         if ready[0] {
             if let Some(info) = sfd.read_signal().sys("read", "signalfd")? {
                 let sig = info.ssi_signo as i32;

@@ -69,6 +69,14 @@ pub fn read_frame(r: &mut impl Read) -> std::io::Result<Option<(u8, Vec<u8>)>> {
     Ok(Some((head[0], payload)))
 }
 
+/// Which of the polled fds have something to say (consumes them, so the
+/// borrows end before the fds are used).
+pub fn ready(fds: Vec<nix::poll::PollFd>) -> Vec<bool> {
+    fds.iter()
+        .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+        .collect()
+}
+
 pub fn i32_payload(v: i32) -> [u8; 4] {
     v.to_be_bytes()
 }

@@ -160,11 +160,7 @@ impl<'a> Monitor<'a> {
             Ok(_) => {}
             Err(_) => return,
         }
-        let ready: Vec<bool> = fds
-            .iter()
-            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
-            .collect();
-        drop(fds);
+        let ready = proto::ready(fds);
         if ready[0] {
             let _ = self.sfd.read_signal();
         }
