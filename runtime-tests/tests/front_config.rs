@@ -8,9 +8,9 @@
 #[allow(dead_code)]
 mod images_support;
 #[macro_use]
-mod front_support;
+mod config_support;
 
-use front_support::{assert_nothing_left, background, container_cgroups, serial};
+use config_support::{assert_nothing_left, background, container_cgroups, serial};
 use runtime_tests::caps::{cap_mask, report_caps};
 use runtime_tests::report::{expect_mount, has_option, ns_inode, proc_ns_inode, rlimit};
 use serde_json::Value;
@@ -27,7 +27,7 @@ fn probe(n: &images_support::Nook, flags: &[&str]) -> Value {
 fn volume_rw_and_ro_binds() {
     let _s = serial();
     let n = setup!();
-    let host = front_support::Scratch::new("flags-bind");
+    let host = config_support::Scratch::new("flags-bind");
     std::fs::write(host.join("in"), "from host").unwrap();
     let spec = format!("{}:/data", host.display());
     let out = n.ok(&[
@@ -73,7 +73,7 @@ fn volume_rw_and_ro_binds() {
 fn mount_bind_and_tmpfs() {
     let _s = serial();
     let n = setup!();
-    let host = front_support::Scratch::new("flags-mount");
+    let host = config_support::Scratch::new("flags-mount");
     let bind = format!("type=bind,src={},dst=/b,readonly", host.display());
     let r = probe(
         &n,
@@ -179,7 +179,7 @@ fn cap_add_and_drop_read_back() {
     let _s = serial();
     let n = setup!();
     let r = probe(&n, &["--cap-add", "net_admin", "--cap-drop", "CAP_CHOWN"]);
-    let docker = cap_mask(&front_support::DOCKER_CAPS);
+    let docker = cap_mask(&config_support::DOCKER_CAPS);
     let want = (docker | cap_mask(&["CAP_NET_ADMIN"])) & !cap_mask(&["CAP_CHOWN"]);
     assert_eq!(report_caps(&r, "effective"), want);
     assert_eq!(report_caps(&r, "bounding"), want);
@@ -247,7 +247,7 @@ fn seccomp_unconfined_custom_profile_and_no_new_privileges() {
     );
     assert_eq!(r["seccomp"], 0);
     assert_eq!(r["no_new_privs"], true);
-    let dir = front_support::Scratch::new("flags-seccomp");
+    let dir = config_support::Scratch::new("flags-seccomp");
     let profile = dir.join("p.json");
     std::fs::write(
         &profile,
@@ -434,7 +434,7 @@ fn ulimit_and_env_file() {
     let r = probe(&n, &["--ulimit", "nofile=100:200", "--ulimit", "core=0"]);
     assert_eq!(rlimit(&r, "RLIMIT_NOFILE"), (100, 200));
     assert_eq!(rlimit(&r, "RLIMIT_CORE"), (0, 0));
-    let dir = front_support::Scratch::new("flags-env");
+    let dir = config_support::Scratch::new("flags-env");
     std::fs::write(dir.join("e"), "# comment\nA=from file\n\nB=b=c\nC=1\n").unwrap();
     let f = dir.join("e").display().to_string();
     let out = n.ok(&[

@@ -9,9 +9,9 @@ mod images_support;
 // Shared with tests/front_config.rs; this file uses only part of it.
 #[allow(dead_code)]
 #[macro_use]
-mod front_support;
+mod config_support;
 
-use front_support::{background, serial, DOCKER_CAPS};
+use config_support::{background, serial, DOCKER_CAPS};
 use runtime_tests::report::proc_ns_inode;
 use serde_json::{json, Value};
 
@@ -84,7 +84,7 @@ fn isolation_report_of_a_running_container() {
         ["seccomp.mode", "2", "0"]
     );
 
-    let dir = front_support::Scratch::new("isolation-expect");
+    let dir = config_support::Scratch::new("isolation-expect");
     let right = dir.join("right.json");
     let short = &id[..12];
     std::fs::write(

@@ -3,8 +3,10 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use nook::cli::front::{Cli, Command, ImageCommand};
+use nook::cli::front::{Cli, Command, ImageCommand, RunArgs};
 use nook::cli::front_config::VolumeCommand;
+use nook::cli::front_ctr::{ContainerCommand as C, SystemCommand};
+use nook::front::{exec, inspect, lifecycle, logs, monitor, ps, run as frun};
 use nook::image::commands as cmd;
 
 fn main() {
@@ -18,8 +20,8 @@ fn main() {
         Err(e) => {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("invalid arguments");
+            // One line (docs/errors.md); docker adds "See 'docker --help'.".
             eprintln!("nook: {}", first.trim_start_matches("error: "));
-            eprintln!("See 'nook --help'.");
             std::process::exit(125);
         }
     };
@@ -50,9 +52,14 @@ fn main() {
         }
         _ => {}
     }
-    // `run` starts container processes: from a sealed copy of this binary, as
-    // nook-runtime does, so nothing in a container can reach the host's file.
-    if matches!(cli.command, Command::Run(_)) && !nook::kernel::selfexe::is_sealed_copy() {
+    // Commands that fork processes into a container run from a sealed copy
+    // of this binary, as nook-runtime does, so nothing in a container can
+    // reach the host's file. The monitor itself stays on the on-disk binary.
+    let forks = matches!(
+        cli.command,
+        Command::CreateHelper(_) | Command::Exec(_) | Command::Container(C::Exec(_))
+    );
+    if forks && !nook::kernel::selfexe::is_sealed_copy() {
         let Err(e) = nook::kernel::selfexe::reexec_sealed();
         eprintln!("nook: {}", e.one_line());
         std::process::exit(125);
@@ -71,6 +78,13 @@ fn needs_userns(c: &Command) -> bool {
     matches!(
         c,
         Command::Run(_)
+            | Command::Create(_)
+            | Command::Start(_)
+            | Command::Restart(_)
+            | Command::Rm(_)
+            | Command::Container(
+                C::Run(_) | C::Create(_) | C::Start(_) | C::Restart(_) | C::Rm(_) | C::Prune(_)
+            )
             | Command::Load(_)
             | Command::Import(_)
             | Command::Rmi(_)
@@ -83,19 +97,55 @@ fn needs_userns(c: &Command) -> bool {
     )
 }
 
-/// The exit status: the container's for `run`, 0 for the other commands.
+/// The exit status: the container's for `run`, `start -a`, `exec`; 0 otherwise.
 fn run(cli: Cli) -> nook::Result<i32> {
     if let Command::Doctor(a) = &cli.command {
         return Ok(doctor(cli.root.as_deref(), a));
     }
     let store = cmd::open_store(cli.root.as_deref())?;
-    if let Command::Run(a) = &cli.command {
-        let config = nook::front::bundle::Settings::parse(&a.config)?;
-        return nook::front::run::run(&store, &run_options(a, config));
-    }
     let out = &mut std::io::stdout().lock();
     match cli.command {
-        Command::Run(_) | Command::Doctor(_) => Ok(()),
+        Command::Monitor(a) if a.stage2 => return Ok(monitor::stage2(&store, &a.id, a.attach)),
+        Command::Monitor(a) => return Ok(monitor::stage1(&store, &a.id, a.attach)),
+        Command::CreateHelper(a) => return Ok(nook::front::create::helper(&store, &a.id)),
+        Command::Run(a) | Command::Container(C::Run(a)) => {
+            return frun::run(&store, &run_options(&a)?)
+        }
+        Command::Create(a) | Command::Container(C::Create(a)) => {
+            let rec = frun::create(&store, &run_options(&a)?)?;
+            println!("{}", rec.id);
+            return Ok(0);
+        }
+        Command::Start(a) | Command::Container(C::Start(a)) => {
+            return lifecycle::start(&store, &a, out)
+        }
+        Command::Exec(a) | Command::Container(C::Exec(a)) => return exec::exec(&store, &a),
+        _ => {}
+    }
+    match cli.command {
+        Command::Ps(a) | Command::Container(C::Ls(a)) => ps::ps(&store, &a, out),
+        Command::Logs(a) | Command::Container(C::Logs(a)) => logs::logs(&store, &a),
+        Command::Stop(a) | Command::Container(C::Stop(a)) => lifecycle::stop(&store, &a, out),
+        Command::Kill(a) | Command::Container(C::Kill(a)) => lifecycle::kill(&store, &a, out),
+        Command::Restart(a) | Command::Container(C::Restart(a)) => {
+            lifecycle::restart(&store, &a, out)
+        }
+        Command::Rm(a) | Command::Container(C::Rm(a)) => lifecycle::rm(&store, &a, out),
+        Command::Wait(a) | Command::Container(C::Wait(a)) => {
+            lifecycle::wait(&store, &a.containers, out)
+        }
+        Command::Inspect(a) => inspect::inspect(&store, &a.containers, true, out),
+        Command::Container(C::Inspect(a)) => inspect::inspect(&store, &a.containers, false, out),
+        Command::Top(a) | Command::Container(C::Top(a)) => {
+            inspect::top(&store, &a.container, &a.ps_args, out)
+        }
+        Command::Rename(a) | Command::Container(C::Rename(a)) => {
+            lifecycle::rename(&store, &a.container, &a.new_name)
+        }
+        Command::Container(C::Prune(_)) => lifecycle::prune(&store, out),
+        Command::System(SystemCommand::Df) => inspect::system_df(&store, out),
+        Command::System(SystemCommand::Info) | Command::Info => inspect::info(&store, out),
+        Command::Version => inspect::version(out),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => cmd::load(&store, &a, out),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => cmd::images(&store, &a, out),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
@@ -110,17 +160,16 @@ fn run(cli: Cli) -> nook::Result<i32> {
         Command::Volume(v) => nook::front::volume::command(&store, volume_action(&v), out),
         Command::Stats(a) => nook::front::stats::command(&store, &a, out),
         Command::Isolation(a) => return nook::front::isolation::command(&store, &a, out),
+        _ => Ok(()),
     }
     .map(|()| 0)
 }
 
-fn run_options(
-    a: &nook::cli::front::RunArgs,
-    config: nook::front::bundle::Settings,
-) -> nook::front::run::RunOptions {
-    nook::front::run::RunOptions {
+fn run_options(a: &RunArgs) -> nook::Result<frun::RunOptions> {
+    let config = nook::front::bundle::Settings::parse(&a.config)?;
+    Ok(frun::RunOptions {
         image: a.image.clone(),
-        process: nook::front::run::ProcessRequest {
+        process: frun::ProcessRequest {
             args: a.command.clone(),
             entrypoint: a.entrypoint.clone().map(|e| vec![e]),
             env: a.env.clone(),
@@ -133,7 +182,11 @@ fn run_options(
         name: a.name.clone(),
         keep_id: a.userns.as_deref() == Some("keep-id"),
         config,
-    }
+        detach: a.detach,
+        interactive: a.interactive,
+        stop_signal: a.stop_signal.clone(),
+        stop_timeout: a.stop_timeout,
+    })
 }
 
 fn volume_action(v: &VolumeCommand) -> nook::front::volume::Action<'_> {

@@ -1,5 +1,7 @@
-//! `nook`: the docker-style front end's commands and flags (image commands so far).
+//! `nook`: the docker-style front end's commands and flags (the container
+//! commands' arguments are in front_ctr.rs).
 
+use super::front_ctr::*;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -21,8 +23,48 @@ pub struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a command in a new container (in the foreground)
+    /// Run a command in a new container
     Run(RunArgs),
+    /// Create a container without starting it
+    Create(RunArgs),
+    /// List containers
+    Ps(PsArgs),
+    /// Show a container's output
+    Logs(LogsArgs),
+    /// Stop containers (stop signal, then SIGKILL)
+    Stop(StopArgs),
+    /// Send a signal to containers
+    Kill(KillArgs),
+    /// Start stopped containers
+    Start(StartArgs),
+    /// Stop and start containers
+    Restart(StopArgs),
+    /// Remove containers
+    Rm(RmArgs),
+    /// Run a command in a running container
+    Exec(ExecArgs),
+    /// Wait for containers to stop and print their exit codes
+    Wait(Targets),
+    /// Details of containers (or images) as JSON
+    Inspect(Targets),
+    /// The processes of a container
+    Top(TopArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// Disk usage and information
+    #[command(subcommand)]
+    System(SystemCommand),
+    /// System-wide information
+    Info,
+    /// Version information
+    Version,
+    #[command(name = "__monitor", hide = true)]
+    Monitor(MonitorArgs),
+    #[command(name = "__create", hide = true)]
+    CreateHelper(HelperArgs),
     /// Load images from a docker-archive or OCI layout (tar or directory)
     Load(LoadArgs),
     /// List images
@@ -164,10 +206,19 @@ pub struct RunArgs {
     /// Remove the container when it exits
     #[arg(long)]
     pub rm: bool,
+    /// Run in the background and print the container's id
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Signal that stops the container (default SIGTERM)
+    #[arg(long)]
+    pub stop_signal: Option<String>,
+    /// Seconds `stop` waits before SIGKILL (default 10)
+    #[arg(long)]
+    pub stop_timeout: Option<u32>,
     /// Allocate a pseudo-terminal
     #[arg(short, long)]
     pub tty: bool,
-    /// Keep standard input open (always the case in the foreground)
+    /// Keep standard input open
     #[arg(short, long)]
     pub interactive: bool,
     /// Set an environment variable (KEY=VALUE, or KEY to drop it), repeatable

@@ -4,6 +4,7 @@
 
 pub mod front;
 pub mod front_config;
+pub mod front_ctr;
 pub mod runtime;
 pub mod signal;
 pub mod units;

@@ -10,6 +10,12 @@ pub struct RawGuard {
     saved: Option<Termios>,
 }
 
+impl Default for RawGuard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl RawGuard {
     pub fn new() -> RawGuard {
         let stdin = std::io::stdin();

@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cgroups;
-mod console;
+pub mod console;
 pub mod create;
 pub mod exec;
 pub mod hooks;

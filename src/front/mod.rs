@@ -1,9 +1,22 @@
-//! The docker-style front end's container commands. This version has the
-//! foreground `nook run`; the monitor, `-d`, `ps`, `logs` and the rest follow.
+//! The docker-style front end's container commands and the per-container
+//! monitor (docs/front.md).
 #![forbid(unsafe_code)]
 
+pub mod attach;
 pub mod bundle;
+pub mod containers;
+pub mod create;
+pub mod exec;
+pub mod inspect;
 pub mod isolation;
+pub mod lifecycle;
+pub mod logfile;
+pub mod logs;
+pub mod monitor;
+pub mod proto;
+pub mod ps;
+pub mod remove;
 pub mod run;
 pub mod stats;
+pub mod status;
 pub mod volume;

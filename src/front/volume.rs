@@ -32,7 +32,7 @@ pub fn ensure(root: &Path, name: Option<&str>) -> Result<PathBuf> {
 pub fn ensure_new(root: &Path, name: Option<&str>) -> Result<(PathBuf, bool)> {
     let (name, anonymous) = match name {
         Some(n) => (n.to_string(), false),
-        None => (super::run::new_id()?, true),
+        None => (super::containers::new_id()?, true),
     };
     check_name(&name)?;
     let dir = root.join(&name);

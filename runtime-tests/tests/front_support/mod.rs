@@ -1,214 +1,190 @@
-//! Shared by tests/front_config.rs and tests/front_isolation.rs: a store with
-//! the fixture busybox image, a `nook run` left running in the background, and
-//! the "nothing left behind" check for a refused `nook run`.
+//! Helpers for the `nook` container-command tests: a store with the fixture
+//! busybox image, commands with a timeout, and the leftovers check (mounts,
+//! processes, cgroups, files) for containers that are gone.
 
-use crate::images_support::{images_dir, Nook};
-use runtime_tests::env::workspace_root;
+use crate::images_support::{images_dir, Nook, Out};
 use runtime_tests::leftovers::{cgroups_named, mounts_mentioning};
-use serde_json::Value;
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use runtime_tests::{env::workspace_root, mode, Mode};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// docker's default capabilities, written out here independently of nook's own list.
-pub const DOCKER_CAPS: [&str; 14] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_RAW",
-    "CAP_SYS_CHROOT",
-    "CAP_MKNOD",
-    "CAP_AUDIT_WRITE",
-    "CAP_SETFCAP",
-];
-
-/// A scratch directory (bind sources, profiles, env files), removed when dropped.
-pub struct Scratch(pub PathBuf);
-
-impl Scratch {
-    pub fn new(prefix: &str) -> Scratch {
-        Scratch(runtime_tests::env::fresh_dir(prefix))
-    }
+pub struct Front {
+    pub n: Nook,
 }
 
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Tests that compare the container cgroups before and after run one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-pub fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A store with the fixture busybox image loaded.
-pub fn nook_with_busybox() -> Option<Nook> {
-    let dir = images_dir()?;
-    let n = Nook::new();
-    n.ok(&[
-        "load",
-        "-i",
-        &dir.join("busybox-docker.tar").to_string_lossy(),
-    ]);
-    Some(n)
-}
-
-#[macro_export]
-macro_rules! setup {
-    () => {{
-        if runtime_tests::mode() == runtime_tests::Mode::Userns {
-            runtime_tests::skip!(
-                "nook run needs real root in this version (rootless comes with issue 6)"
-            );
-        }
-        match front_support::nook_with_busybox() {
-            Some(n) => n,
-            None => runtime_tests::skip!("fixture images missing: run `make fixtures`"),
-        }
-    }};
-}
-
-fn nook_bin() -> PathBuf {
+pub fn nook_bin() -> PathBuf {
     std::env::var_os("NOOK_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target/debug/nook"))
 }
 
-/// `nook run ARGS` started in the background (its output discarded).
-fn spawn(n: &Nook, args: &[&str]) -> Child {
-    Command::new(nook_bin())
-        .arg("--root")
-        .arg(&n.root)
-        .arg("run")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn nook run")
-}
-
-/// A `nook run` in the background with its container running. Dropping it
-/// kills the container's init from the host (SIGKILL: a shell or sleep as
-/// PID 1 ignores the rest) and waits for `nook run`, which then cleans up;
-/// killing `nook run` itself would leave the container behind.
-pub struct Background {
-    child: Child,
-    pub id: String,
-    pub pid: i32,
-}
-
-pub fn background(n: &Nook, args: &[&str]) -> Background {
-    let mut bg = Background {
-        child: spawn(n, args),
-        id: String::new(),
-        pid: 0,
-    };
-    (bg.id, bg.pid) = running(n);
-    bg
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        if self.pid > 0 {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(self.pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        } else {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
-
-/// The (id, init pid) of the store's one container once it is running.
-pub fn running(n: &Nook) -> (String, i32) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let ids: Vec<String> = std::fs::read_dir(n.root.join("containers"))
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        for id in ids {
-            let state = n.root.join("runtime").join(&id).join("state.json");
-            let pid = std::fs::read(&state)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-                .and_then(|v| v["pid"].as_i64())
-                .unwrap_or(0) as i32;
-            // Running: init has exec'd the container's command (no start gate left).
-            let gate = n.root.join("runtime").join(&id).join("exec.fifo");
-            if pid > 0 && !gate.exists() {
-                return (id, pid);
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no container came up in {}",
-            n.root.display()
+/// A store with busybox loaded, or the reason to skip.
+pub fn front() -> Result<Front, String> {
+    if mode() == Mode::Userns {
+        return Err(
+            "nook run needs real root in this version (rootless comes with issue 6)".into(),
         );
-        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dir = images_dir().ok_or("fixture images missing: run `make fixtures`")?;
+    let n = Nook::new();
+    n.ok(&[
+        "load",
+        "-q",
+        "-i",
+        &dir.join("busybox-docker.tar").to_string_lossy(),
+    ]);
+    Ok(Front { n })
+}
+
+#[macro_export]
+macro_rules! front_or_skip {
+    () => {
+        match front_support::front() {
+            Ok(f) => f,
+            Err(why) => runtime_tests::skip!("{why}"),
+        }
+    };
+}
+
+impl Front {
+    pub fn run(&self, args: &[&str]) -> Out {
+        self.n.run(args)
+    }
+    pub fn ok(&self, args: &[&str]) -> String {
+        self.n.ok(args)
+    }
+    /// A `nook` command left running (stdout and stderr piped).
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        Command::new(nook_bin())
+            .arg("--root")
+            .arg(&self.n.root)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn nook")
+    }
+    /// `run -d ...`: the full id.
+    pub fn detached(&self, args: &[&str]) -> String {
+        let mut all = vec!["run", "-d"];
+        all.extend_from_slice(args);
+        let id = self.ok(&all).trim().to_string();
+        assert_eq!(id.len(), 64, "run -d prints the full id: {id:?}");
+        id
+    }
+    pub fn dir(&self, id: &str) -> PathBuf {
+        self.n.root.join("containers").join(id)
+    }
+    pub fn monitor_pid(&self, id: &str) -> i32 {
+        let text = std::fs::read_to_string(self.dir(id).join("monitor.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["pid"].as_i64().unwrap() as i32
+    }
+    /// `ps -a` as JSON objects.
+    pub fn ps_all(&self) -> Vec<serde_json::Value> {
+        self.ok(&["ps", "-a", "--no-trunc", "--format", "json"])
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+    pub fn status_of(&self, id: &str) -> String {
+        self.ps_all()
+            .into_iter()
+            .find(|v| v["ID"] == id)
+            .map(|v| v["Status"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| "<absent>".into())
+    }
+    /// Nothing of container `id` remains: directory, runtime state, mounts
+    /// of the store, cgroup, and no process whose command line has `marker`.
+    pub fn assert_gone(&self, id: &str, marker: &str) {
+        let mut problems = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            problems.clear();
+            if self.dir(id).exists() {
+                problems.push(format!("{} exists", self.dir(id).display()));
+            }
+            let rt = self.n.root.join("runtime").join(id);
+            if rt.exists() {
+                problems.push(format!("{} exists", rt.display()));
+            }
+            problems.extend(mounts_mentioning(&self.n.root));
+            problems.extend(cgroups_named(&format!("nook/{id}")));
+            problems.extend(
+                processes_with(marker)
+                    .iter()
+                    .map(|p| format!("process {p}")),
+            );
+            problems.extend(
+                processes_with(id)
+                    .iter()
+                    .map(|p| format!("process {p} (monitor?)")),
+            );
+            if problems.is_empty() || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(problems.is_empty(), "left behind: {problems:#?}");
     }
 }
 
-/// The container cgroups (`nook/<id>` in every hierarchy) that exist now.
-pub fn container_cgroups() -> BTreeSet<String> {
-    cgroups_named("nook")
-        .iter()
-        .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten())
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.path().display().to_string())
+impl Drop for Front {
+    fn drop(&mut self) {
+        // Whatever a failed test left running.
+        let ids = self.n.run(&["ps", "-aq", "--no-trunc"]).stdout;
+        let ids: Vec<&str> = ids.lines().collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(ids);
+            self.n.run(&args);
+        }
+    }
+}
+
+/// Pids whose command line contains `needle`.
+pub fn processes_with(needle: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| *p != me)
+        .filter(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .map(|c| {
+                    String::from_utf8_lossy(&c)
+                        .replace('\0', " ")
+                        .contains(needle)
+                })
+                .unwrap_or(false)
+        })
         .collect()
 }
 
-/// A refused `nook run`: no container directory, no mount of the store, no new cgroup.
-pub fn assert_nothing_left(root: &Path, cgroups_before: &BTreeSet<String>) {
-    let containers: Vec<_> = std::fs::read_dir(root.join("containers"))
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    assert!(
-        containers.is_empty(),
-        "container directories left: {containers:?}"
-    );
-    let mounts = mounts_mentioning(root);
-    assert!(mounts.is_empty(), "mounts left: {mounts:?}");
-    // Other worktrees' containers come and go in the same `nook/` parents: a
-    // cgroup left by a refused run is one that stays, empty, for two seconds
-    // (a live container has processes; a finishing one is removed).
-    let empty = |d: &String| {
-        std::fs::read_to_string(Path::new(d).join("cgroup.procs"))
-            .is_ok_and(|p| p.trim().is_empty())
-    };
-    let mut left: Vec<String> = container_cgroups()
-        .difference(cgroups_before)
-        .cloned()
-        .collect();
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while !left.is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-        left.retain(|d| Path::new(d).is_dir() && empty(d));
+/// Poll `cond` for up to `secs` seconds.
+pub fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(left.is_empty(), "cgroups left: {left:?}");
+    cond()
+}
+
+/// One line of stderr, with docker's exit code 125.
+pub fn assert_error_125(o: &Out, needle: &str) {
+    assert_eq!(o.code, 125, "exit code: {}", o.stderr);
+    assert_eq!(
+        o.stderr.trim().lines().count(),
+        1,
+        "one line: {:?}",
+        o.stderr
+    );
+    assert!(o.stderr.contains(needle), "{:?} lacks {needle:?}", o.stderr);
 }

@@ -152,8 +152,15 @@ impl Cgroup {
         for dir in self.dirs().into_iter().filter(|d| created.contains(d)) {
             fs::remove_subtree(&dir)?;
         }
+        let leaves = self.dirs();
         for dir in created.iter().rev() {
-            fs::remove_dir(dir)?;
+            if leaves.contains(dir) {
+                fs::remove_dir(dir)?;
+            } else {
+                // A parent we made is shared by the containers made after us
+                // (`nook/<id>`): removed only when no longer in use.
+                let _ = std::fs::remove_dir(dir);
+            }
         }
         Ok(())
     }

@@ -1,0 +1,553 @@
+//! `nook`'s container lifecycle through the per-container monitor: run -d,
+//! ps, logs (-f, --tail, -t), stop (SIGTERM honoured, SIGKILL after -t),
+//! start, rm (refusal, -f), prune, exec, wait, inspect, rename, top,
+//! stdin and signals in the foreground, a killed monitor or client, and bad
+//! input (one line, exit 125, nothing left).
+
+#[allow(dead_code)]
+mod images_support;
+#[macro_use]
+mod front_support;
+
+use front_support::{assert_error_125, eventually, processes_with};
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+const TRAP: &str =
+    "trap 'echo got term; exit 7' TERM; echo hello; echo oops >&2; while true; do sleep 0.1; done";
+
+#[test]
+fn detached_run_ps_logs_stop_start_rm() {
+    let f = front_or_skip!();
+    let id = f.detached(&["--name", "web", "busybox", "sh", "-c", TRAP]);
+    let ps = f.ok(&["ps"]);
+    let lines: Vec<&str> = ps.lines().collect();
+    assert!(lines[0].starts_with("CONTAINER ID   IMAGE"), "{ps}");
+    assert!(lines[1].starts_with(&id[..12]), "{ps}");
+    assert!(
+        lines[1].contains("Up ") && lines[1].ends_with("web"),
+        "{ps}"
+    );
+    assert_eq!(f.ok(&["ps", "-q"]).trim(), &id[..12]);
+    // logs -f follows until the container stops; stderr stays stderr.
+    assert!(eventually(5, || f.ok(&["logs", "web"]).contains("hello")));
+    let mut follow = f.spawn(&["logs", "-f", "web"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let t0 = Instant::now();
+    assert_eq!(f.ok(&["stop", "web"]).trim(), "web");
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "SIGTERM was honoured"
+    );
+    let mut out = String::new();
+    follow
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(follow.wait().unwrap().success());
+    assert_eq!(out, "hello\ngot term\n");
+    let logs = f.run(&["logs", "web"]);
+    assert_eq!(logs.stderr, "oops\n");
+    assert!(
+        f.status_of(&id).starts_with("Exited (7) "),
+        "{}",
+        f.status_of(&id)
+    );
+    assert_eq!(f.ok(&["ps", "-q"]), "", "not running any more");
+    // start again: the same container, same log appended.
+    assert_eq!(f.ok(&["start", "web"]).trim(), "web");
+    assert!(f.status_of(&id).starts_with("Up "));
+    assert!(eventually(5, || f
+        .ok(&["logs", "web"])
+        .matches("hello")
+        .count()
+        == 2));
+    let o = f.run(&["rm", "web"]);
+    assert_error_125(&o, "cannot remove container \"/web\": container is running");
+    assert_eq!(f.ok(&["rm", "-f", "web"]).trim(), "web");
+    f.assert_gone(&id, "echo got term");
+    assert_eq!(f.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn stop_kills_after_the_timeout() {
+    let f = front_or_skip!();
+    let id = f.detached(&[
+        "busybox",
+        "sh",
+        "-c",
+        "trap '' TERM; while true; do sleep 0.1; done",
+    ]);
+    let t0 = Instant::now();
+    f.ok(&["stop", "-t", "2", &id[..8]]);
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_secs(2),
+        "SIGKILL came early: {took:?}"
+    );
+    assert!(took < Duration::from_secs(8), "stop took {took:?}");
+    assert!(f.status_of(&id).starts_with("Exited (137) "));
+    // --stop-signal and --stop-timeout are the container's defaults.
+    let id2 = f.detached(&[
+        "--stop-signal",
+        "USR1",
+        "--stop-timeout",
+        "1",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 3' USR1; echo ready; while true; do sleep 0.1; done",
+    ]);
+    assert!(eventually(5, || f.ok(&["logs", &id2]) == "ready\n"));
+    f.ok(&["stop", &id2]);
+    assert!(
+        f.status_of(&id2).starts_with("Exited (3) "),
+        "{}",
+        f.status_of(&id2)
+    );
+    let v: serde_json::Value = serde_json::from_str(&f.ok(&["inspect", &id2])).unwrap();
+    assert_eq!(v[0]["Config"]["StopSignal"], "USR1");
+    assert_eq!(v[0]["State"]["ExitCode"], 3);
+}
+
+#[test]
+fn prune_removes_stopped_containers_only() {
+    let f = front_or_skip!();
+    let a = f.detached(&["busybox", "true"]);
+    let b = f.detached(&["busybox", "sh", "-c", "exit 2"]);
+    let live = f.detached(&["busybox", "sleep", "1000001"]);
+    assert!(eventually(5, || f.status_of(&b).starts_with("Exited (2)")));
+    assert!(eventually(5, || f.status_of(&a).starts_with("Exited (0)")));
+    let out = f.ok(&["container", "prune", "-f"]);
+    assert!(out.starts_with("Deleted Containers:\n"), "{out}");
+    assert!(
+        out.contains(&a) && out.contains(&b) && !out.contains(&live),
+        "{out}"
+    );
+    assert!(
+        out.trim_end().ends_with("Total reclaimed space: 0B")
+            || out.contains("Total reclaimed space:")
+    );
+    f.assert_gone(&a, "no-marker-a");
+    f.assert_gone(&b, "no-marker-b");
+    assert_eq!(f.ok(&["container", "ls", "-q", "--no-trunc"]).trim(), live);
+    f.ok(&["rm", "-f", &live]);
+    f.assert_gone(&live, "sleep 1000001");
+}
+
+#[test]
+fn exec_wait_inspect_rename_top() {
+    let f = front_or_skip!();
+    let id = f.detached(&["--name", "box", "-e", "A=1", "busybox", "sleep", "1000002"]);
+    let out = f.ok(&[
+        "exec",
+        "-e",
+        "B=2",
+        "-w",
+        "/tmp",
+        "-u",
+        "1000:1000",
+        "box",
+        "sh",
+        "-c",
+        "echo $A $B; pwd; id -u; id -g; hostname",
+    ]);
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["1 2", "/tmp", "1000", "1000", &id[..12]]
+    );
+    assert_eq!(
+        f.ok(&["exec", "-u", "nook", "box", "id", "-un"]).trim(),
+        "nook"
+    );
+    assert_eq!(f.run(&["exec", "box", "sh", "-c", "exit 4"]).code, 4);
+    assert_eq!(f.run(&["exec", "box", "nosuchcmd"]).code, 127);
+    let top = f.ok(&["top", "box"]);
+    assert!(top.lines().next().unwrap().contains("PID"), "{top}");
+    assert!(top.contains("sleep 1000002"), "{top}");
+    let v: serde_json::Value = serde_json::from_str(&f.ok(&["inspect", "box"])).unwrap();
+    let c = &v[0];
+    assert_eq!(c["Id"], id);
+    assert_eq!(c["Name"], "/box");
+    assert_eq!(c["State"]["Status"], "running");
+    assert_eq!(c["State"]["Running"], true);
+    assert!(c["State"]["Pid"].as_i64().unwrap() > 0);
+    assert_eq!(c["Config"]["Image"], "busybox");
+    assert_eq!(c["Config"]["Cmd"], serde_json::json!(["sleep", "1000002"]));
+    assert!(c["Config"]["Env"]
+        .as_array()
+        .unwrap()
+        .contains(&"A=1".into()));
+    f.ok(&["rename", "box", "box2"]);
+    assert!(f.run(&["inspect", "box"]).code == 125);
+    let mut waiter = f.spawn(&["wait", "box2"]);
+    // TERM is ignored by a PID 1 without a handler (as under docker); KILL is not.
+    f.ok(&["kill", "-s", "TERM", "box2"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(f.status_of(&id).starts_with("Up "));
+    f.ok(&["kill", "box2"]);
+    let mut out = String::new();
+    waiter
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(out.trim(), "137");
+    assert!(waiter.wait().unwrap().success());
+    assert_error_125(&f.run(&["kill", "box2"]), "is not running");
+    // the name is free again once the container is removed
+    f.ok(&["rm", "box2"]);
+    f.assert_gone(&id, "sleep 1000002");
+    let again = f.detached(&["--name", "box2", "busybox", "true"]);
+    f.ok(&["wait", "box2"]);
+    f.ok(&["rm", &again]);
+}
+
+#[test]
+fn foreground_flags_stdin_signals_and_rm() {
+    let f = front_or_skip!();
+    let out = f.ok(&[
+        "run",
+        "--rm",
+        "-e",
+        "FOO=bar",
+        "--user",
+        "1000:1000",
+        "-w",
+        "/tmp",
+        "--entrypoint",
+        "/bin/sh",
+        "busybox",
+        "-c",
+        "echo $FOO; pwd; id -u; id -g",
+    ]);
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["bar", "/tmp", "1000", "1000"]
+    );
+    // -i streams stdin (and its end) to the container.
+    let mut child = std::process::Command::new(front_support::nook_bin())
+        .arg("--root")
+        .arg(&f.n.root)
+        .args(["run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"line one\nline two\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "line one\nline two\ndone\n"
+    );
+    // Without -i the container's stdin is empty.
+    assert_eq!(
+        f.ok(&["run", "--rm", "busybox", "sh", "-c", "cat; echo end"]),
+        "end\n"
+    );
+    // sig-proxy: SIGINT to nook reaches the container.
+    let mut child = f.spawn(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'echo int; exit 9' INT; echo ready; while true; do sleep 0.1; done",
+    ]);
+    let mut so = child.stdout.take().unwrap();
+    let mut first = [0u8; 6];
+    so.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"ready\n");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let mut rest = String::new();
+    so.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "int\n");
+    assert_eq!(child.wait().unwrap().code(), Some(9));
+    assert!(
+        eventually(3, || f.ok(&["ps", "-aq"]).is_empty()),
+        "--rm removed it"
+    );
+}
+
+#[test]
+fn killed_monitor_or_client_leaves_a_container_rm_f_cleans() {
+    let f = front_or_skip!();
+    // The monitor is killed: the container runs on, shown as Up.
+    let id = f.detached(&["busybox", "sleep", "1000003"]);
+    let mon = f.monitor_pid(&id);
+    let exe = std::fs::read_link(format!("/proc/{mon}/exe")).unwrap();
+    assert!(
+        !exe.to_string_lossy().contains("memfd"),
+        "monitor runs {exe:?}"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(mon),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(f.status_of(&id).starts_with("Up "), "{}", f.status_of(&id));
+    assert_eq!(processes_with("sleep 1000003").len(), 1);
+    f.ok(&["rm", "-f", &id]);
+    f.assert_gone(&id, "sleep 1000003");
+    // The monitor is killed and then init dies: Exited (255), cleaned by rm.
+    let id = f.detached(&["busybox", "sleep", "1000004"]);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(f.monitor_pid(&id)),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    for p in processes_with("sleep 1000004") {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(p),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    assert!(
+        eventually(5, || f.status_of(&id).starts_with("Exited (255) ")),
+        "{}",
+        f.status_of(&id)
+    );
+    f.ok(&["rm", &id]);
+    f.assert_gone(&id, "sleep 1000004");
+    // The foreground client is killed: the container runs on (docker's semantics).
+    let mut client = f.spawn(&[
+        "run",
+        "--name",
+        "fg",
+        "busybox",
+        "sh",
+        "-c",
+        "echo up; sleep 1000005",
+    ]);
+    let mut first = [0u8; 3];
+    client
+        .stdout
+        .take()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    client.kill().unwrap();
+    client.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let v: serde_json::Value = serde_json::from_str(&f.ok(&["inspect", "fg"])).unwrap();
+    let fid = v[0]["Id"].as_str().unwrap().to_string();
+    assert!(
+        f.status_of(&fid).starts_with("Up "),
+        "{}",
+        f.status_of(&fid)
+    );
+    assert_eq!(f.ok(&["logs", "fg"]), "up\n");
+    f.ok(&["rm", "-f", "fg"]);
+    f.assert_gone(&fid, "sleep 1000005");
+}
+
+#[test]
+fn monitor_is_small() {
+    let f = front_or_skip!();
+    let id = f.detached(&["busybox", "sh", "-c", "while true; do echo spam; done"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", f.monitor_pid(&id))).unwrap();
+    let kb = |k: &str| -> u64 {
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    eprintln!(
+        "monitor: VmRSS {} kB, RssAnon {} kB, RssFile {} kB, RssShmem {} kB",
+        kb("VmRSS:"),
+        kb("RssAnon:"),
+        kb("RssFile:"),
+        kb("RssShmem:")
+    );
+    assert!(kb("RssAnon:") < 4096, "anonymous memory: {status}");
+    assert_eq!(kb("RssShmem:"), 0, "no memfd copy resident");
+    let log = f.dir(&id).join("container.log");
+    assert!(std::fs::metadata(&log).unwrap().len() > 0);
+    f.ok(&["rm", "-f", &id]);
+    f.assert_gone(&id, "echo spam");
+}
+
+#[test]
+fn logs_tail_and_timestamps() {
+    let f = front_or_skip!();
+    let id = f.detached(&[
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5; do echo $i; done",
+    ]);
+    f.ok(&["wait", &id]);
+    assert_eq!(f.ok(&["logs", "--tail", "2", &id]), "4\n5\n");
+    let t = f.ok(&["logs", "-t", "-n", "1", &id]);
+    let (ts, rest) = t.split_once(' ').unwrap();
+    assert_eq!(rest, "5\n");
+    assert!(
+        ts.len() >= 20 && ts.ends_with('Z') && ts.contains('T'),
+        "{ts}"
+    );
+    let line = std::fs::read_to_string(f.dir(&id).join("container.log")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (v["log"].as_str(), v["stream"].as_str()),
+        (Some("1\n"), Some("stdout"))
+    );
+    f.ok(&["rm", &id]);
+}
+
+#[test]
+fn bad_input_is_one_line_125_and_leaves_nothing() {
+    let f = front_or_skip!();
+    let count = || {
+        std::fs::read_dir(f.n.root.join("containers"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_error_125(&f.run(&["run", "nosuchimage"]), "nosuchimage");
+    assert_error_125(&f.run(&["run", "--bogus", "busybox"]), "--bogus");
+    assert_eq!(count(), 0);
+    let id = f.detached(&["--name", "taken", "busybox", "true"]);
+    assert_error_125(
+        &f.run(&["run", "--name", "taken", "busybox", "true"]),
+        "Conflict. The container name \"/taken\" is already in use by container",
+    );
+    f.ok(&["wait", "taken"]);
+    assert_error_125(&f.run(&["exec", "taken", "true"]), "is not running");
+    assert_error_125(&f.run(&["rm", "nosuch"]), "No such container: nosuch");
+    assert_error_125(&f.run(&["stop", "nosuch"]), "No such container: nosuch");
+    // Two ids sharing a first digit make that digit ambiguous.
+    let mut ids = vec![id.clone()];
+    let prefix = loop {
+        ids.push(f.detached(&["busybox", "true"]));
+        let firsts: Vec<char> = ids.iter().map(|i| i.chars().next().unwrap()).collect();
+        if let Some(c) = firsts
+            .iter()
+            .find(|c| firsts.iter().filter(|d| d == c).count() > 1)
+        {
+            break c.to_string();
+        }
+    };
+    assert_error_125(
+        &f.run(&["inspect", &prefix]),
+        "Multiple IDs found with provided prefix",
+    );
+    assert_eq!(count(), ids.len(), "failed commands created nothing");
+    // A command that is not there: 127, and no container is kept.
+    let o = f.run(&["run", "busybox", "nosuchcommand"]);
+    assert_eq!(o.code, 127, "{}", o.stderr);
+    assert_eq!(count(), ids.len());
+    for i in &ids {
+        f.ok(&["wait", i]);
+    }
+    f.ok(&["container", "prune"]);
+    assert_eq!(count(), 0);
+}
+
+#[test]
+fn concurrent_runs_with_one_name_one_wins() {
+    let f = front_or_skip!();
+    let kids: Vec<_> = (0..2)
+        .map(|_| {
+            f.spawn(&[
+                "run", "-d", "--name", "racer", "busybox", "sleep", "1000006",
+            ])
+        })
+        .collect();
+    let outs: Vec<_> = kids
+        .into_iter()
+        .map(|k| k.wait_with_output().unwrap())
+        .collect();
+    let codes: Vec<i32> = outs.iter().map(|o| o.status.code().unwrap()).collect();
+    assert!(codes.contains(&0) && codes.contains(&125), "{codes:?}");
+    let loser = outs.iter().find(|o| o.status.code() == Some(125)).unwrap();
+    let err = String::from_utf8_lossy(&loser.stderr);
+    assert!(
+        err.contains("The container name \"/racer\" is already in use"),
+        "{err}"
+    );
+    assert_eq!(f.ps_all().len(), 1);
+    f.ok(&["rm", "-f", "racer"]);
+    assert_eq!(processes_with("sleep 1000006"), Vec::<i32>::new());
+}
+
+#[test]
+fn detached_rm_containers_remove_themselves() {
+    let f = front_or_skip!();
+    let id = f.detached(&["--rm", "busybox", "sh", "-c", "exit 5"]);
+    assert!(eventually(5, || !f.dir(&id).exists()), "--rm removed it");
+    f.assert_gone(&id, "no-marker");
+    // rm -f of a running --rm container: the monitor and rm do not race.
+    let id = f.detached(&["--rm", "--name", "eph", "busybox", "sleep", "1000007"]);
+    assert_eq!(f.ok(&["rm", "-f", "eph"]).trim(), "eph");
+    f.assert_gone(&id, "sleep 1000007");
+    assert_eq!(f.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn create_then_start_and_a_monitor_left_waiting() {
+    let f = front_or_skip!();
+    let id = f.ok(&["create", "--name", "later", "busybox", "sleep", "1000008"]);
+    let id = id.trim();
+    assert_eq!(f.status_of(id), "Created");
+    assert_eq!(f.ok(&["start", "later"]).trim(), "later");
+    assert!(f.status_of(id).starts_with("Up "));
+    f.ok(&["rm", "-f", "later"]);
+    f.assert_gone(id, "sleep 1000008");
+    // A foreground `run` whose client died before it attached leaves a
+    // monitor waiting for a start (made here with the monitor's own command).
+    let id = f.ok(&["create", "busybox", "sleep", "1000009"]);
+    let id = id.trim();
+    let ready = f.ok(&["__monitor", id, "--attach"]);
+    assert!(ready.contains("\"ok\":true"), "{ready}");
+    assert_eq!(f.status_of(id), "Created");
+    f.ok(&["start", id]);
+    assert!(f.status_of(id).starts_with("Up "), "{}", f.status_of(id));
+    f.ok(&["rm", "-f", id]);
+    f.assert_gone(id, "sleep 1000009");
+}
+
+#[test]
+fn ps_sizes_system_df_info_version() {
+    let f = front_or_skip!();
+    let id = f.detached(&[
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 100000 /dev/zero > /big; sleep 1000011",
+    ]);
+    assert!(eventually(5, || f
+        .ok(&["exec", &id, "ls", "/big"])
+        .contains("big")));
+    let ps = f.ok(&["ps", "-s"]);
+    assert!(ps.lines().next().unwrap().ends_with("SIZE"), "{ps}");
+    assert!(ps.contains("100kB (virtual "), "{ps}");
+    let df = f.ok(&["system", "df"]);
+    let rows: Vec<Vec<&str>> = df.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows[0], ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
+    assert_eq!(&rows[1][..3], ["Images", "1", "1"]);
+    assert_eq!(&rows[2][..4], ["Containers", "1", "1", "100kB"]);
+    let info = f.ok(&["info"]);
+    assert!(info.contains(" Containers: 1\n  Running: 1\n"), "{info}");
+    assert!(info.contains("Logging Driver: json-file"), "{info}");
+    assert!(f.ok(&["version"]).starts_with("Client:\n Version: "));
+    assert!(f.ok(&["--version"]).starts_with("nook "));
+    f.ok(&["rm", "-f", &id]);
+    f.assert_gone(&id, "sleep 1000011");
+}

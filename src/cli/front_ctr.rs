@@ -1,0 +1,174 @@
+//! `nook`'s container commands (besides `run`): ps, logs, stop, kill, start,
+//! restart, rm, exec, wait, inspect, top, rename, prune, system df, and the
+//! hidden ones the monitor uses.
+
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// List containers
+    #[command(alias = "list", alias = "ps")]
+    Ls(PsArgs),
+    Run(super::front::RunArgs),
+    Create(super::front::RunArgs),
+    Logs(LogsArgs),
+    Stop(StopArgs),
+    Kill(KillArgs),
+    Start(StartArgs),
+    Restart(StopArgs),
+    #[command(alias = "remove")]
+    Rm(RmArgs),
+    Exec(ExecArgs),
+    Wait(Targets),
+    Inspect(Targets),
+    Top(TopArgs),
+    Rename(RenameArgs),
+    /// Remove all stopped containers
+    Prune(super::front::PruneArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Disk usage of images and containers
+    Df,
+    /// System-wide information
+    Info,
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only container ids
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show sizes
+    #[arg(short, long)]
+    pub size: bool,
+    /// Full ids and commands
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// `json`: one JSON object per line
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Follow the log until the container stops
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Lines from the end ("all" or a number)
+    #[arg(short = 'n', long, default_value = "all")]
+    pub tail: String,
+    /// Show timestamps
+    #[arg(short, long)]
+    pub timestamps: bool,
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Seconds to wait before SIGKILL (default: the container's --stop-timeout, else 10)
+    #[arg(short = 't', long = "time", alias = "timeout")]
+    pub time: Option<u32>,
+    /// Signal to send (default: the container's --stop-signal, else SIGTERM)
+    #[arg(short, long)]
+    pub signal: Option<String>,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Signal to send
+    #[arg(short, long, default_value = "KILL")]
+    pub signal: String,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Attach stdout/stderr and return the container's exit status
+    #[arg(short, long)]
+    pub attach: bool,
+    /// Attach stdin
+    #[arg(short, long)]
+    pub interactive: bool,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Kill and remove a running container
+    #[arg(short, long)]
+    pub force: bool,
+    /// Remove anonymous volumes (nook makes none; accepted)
+    #[arg(short, long)]
+    pub volumes: bool,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Keep stdin open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Run in the background
+    #[arg(short, long)]
+    pub detach: bool,
+    /// KEY=VALUE, repeatable
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// USER[:GROUP], names or numbers, resolved in the container
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    pub container: String,
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Targets {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    pub container: String,
+    /// ps(1) options (default -ef)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    pub container: String,
+    pub new_name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    pub id: String,
+    #[arg(long)]
+    pub stage2: bool,
+    /// Wait for a client to start the container
+    #[arg(long)]
+    pub attach: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HelperArgs {
+    pub id: String,
+}
