@@ -12,7 +12,7 @@ VM_APT_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio
 ENGINE_APT_PACKAGES := podman containerd docker.io umoci skopeo
 SKIP_LOG := $(CURDIR)/target/test-skips.log
 
-.PHONY: deps build probe fixtures demo test unit behaviour behaviour-root behaviour-userns test-rootless lint bench bench-v2 bench-images clean vm-deps test-cgroup2 engine-deps test-engines
+.PHONY: deps build release probe fixtures demo test unit behaviour behaviour-root behaviour-userns test-rootless lint bench bench-v2 bench-images clean vm-deps test-cgroup2 engine-deps test-engines
 
 # Debian packages the demo and the tests use; apt runs only when one is missing.
 deps:
@@ -40,6 +40,12 @@ engine-deps:
 
 build:
 	$(CARGO) build --bins
+
+# The runtime and front end as shipped: release profile, statically linked (no
+# dynamic loader at each of the two execs of a `create`). `make bench` measures these.
+release:
+	RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release --bins \
+	  --target $(TARGET) --target-dir target/static
 
 probe:
 	RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release -p runtime-tests \
@@ -118,11 +124,11 @@ test: deps
 # (start latency, exec, peak RSS, waiting container, smallest memory limit), the floor,
 # the seccomp benchmarks; then the same in the cgroup v2 guest; then bench-images.
 # Tables go to docs/benchmarks.md (scripts/bench.sh).
-bench: build fixtures vm-deps
+bench: release fixtures vm-deps
 	scripts/bench.sh all
 	$(MAKE) bench-images
 
-bench-v2: build fixtures vm-deps
+bench-v2: release fixtures vm-deps
 	scripts/bench.sh v2
 
 # Not a timed test: load + unpack of a ~100 MiB multi-layer image, nook vs umoci

@@ -100,8 +100,11 @@ def main():
         text = render(a.title, json.load(f), a.extras)
     print(text)
     if a.doc:
-        with open(a.doc) as f:
-            doc = f.read()
+        try:
+            with open(a.doc) as f:
+                doc = f.read()
+        except FileNotFoundError:
+            doc = "# Benchmarks\n"
         begin, end = f"<!-- bench:{a.section} -->", f"<!-- /bench:{a.section} -->"
         block = f"{begin}\n{text}{end}"
         pat = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)

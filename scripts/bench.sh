@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh [host|v2|all]: `make bench` (all), `make bench-v2` (v2 only).
 #
-# Builds release binaries and a busybox bundle running /bin/true, then measures
+# Builds the release binaries (static, as `make release`) and a busybox bundle running /bin/true, then measures
 # nook-runtime, runc and crun side by side in ONE interleaved run (scripts/bench.py),
 # plus the floor (`unshare` of the same namespaces + fork + exec of true, and true):
 #   host: inside a private mount namespace with /sys/fs/cgroup/unified unmounted
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 mode=${1:-all}
 out=$PWD/target/bench
-nook=$PWD/target/release/nook-runtime
+nook=$PWD/target/static/x86_64-unknown-linux-gnu/release/nook-runtime
 py=/usr/bin/python3
 rts=(--runtime "nook=$nook" --runtime runc=/usr/sbin/runc --runtime crun=/usr/bin/crun)
 # BENCH_EXTRA="NAME=PATH ...": more runtimes in the same run (e.g. an earlier nook build,
@@ -27,7 +27,9 @@ command -v crun >/dev/null || {
 	apt-get install -y -qq crun >/dev/null 2>&1 ||
 		{ apt-get update -qq && apt-get install -y -qq crun >/dev/null; }
 }
-cargo build --release --bins
+# The shipped build (`make release`): release profile, static.
+RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --bins \
+	--target x86_64-unknown-linux-gnu --target-dir target/static
 mkdir -p "$out"
 
 # The bundle: the fixture rootfs (busybox-static + probe), runc's default config

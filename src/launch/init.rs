@@ -104,6 +104,7 @@ fn become_the_process(req: &Request, chan: &Channel) -> Result<Ready> {
     // 14. Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
     //     now, before the identity and capabilities change (runtime-spec; runc too).
     if !p.no_new_privs {
+        crate::kernel::memory::release_clean_file_pages();
         load_seccomp(plan, chan)?;
     }
     // 15. Working directory as root (may need privileges), then identity and capabilities.
@@ -133,7 +134,10 @@ fn become_the_process(req: &Request, chan: &Channel) -> Result<Ready> {
     //     listener fd can still reach the parent. Like runc 1.1, the filter is in
     //     force from here on: it also sees the Ready write, the start-gate open
     //     and write, startContainer hooks and execve (see docs/seccomp.md).
+    //     Before it, the runtime's text is unmapped (page cache keeps it): the
+    //     waiting container then holds little more than its stack and heap.
     if p.no_new_privs {
+        crate::kernel::memory::release_clean_file_pages();
         load_seccomp(plan, chan)?;
     }
     chan.send(&Msg::Ready)?;

@@ -127,6 +127,8 @@ impl Cgroup {
                 fs::write(&dir.join("cgroup.kill"), "1")
             }
             Cgroup::None { .. } => Ok(()),
+            // Empty (the usual case after `run`): nothing can fork in it, no freeze needed.
+            _ if self.procs().is_empty() => Ok(()),
             _ => {
                 // Frozen, nothing can fork between listing and signalling.
                 let was_frozen = self.is_frozen();
