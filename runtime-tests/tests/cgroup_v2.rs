@@ -340,3 +340,29 @@ fn true_runs_under_a_1_mib_memory_limit() {
     need_v2!();
     runtime_tests::assert_true_runs_under_memory_limit(1 << 20);
 }
+
+/// cpu.max is enforced: a busy loop under 20% of a CPU is throttled.
+#[test]
+#[ignore = "needs a cgroup v2 host: make test-cgroup2 runs it in a guest"]
+fn cpu_max_throttles_a_busy_loop() {
+    need_v2!();
+    let rt = Runtime::under_test();
+    let b = bundle_with(
+        json!({"cpu": {"quota": 20000, "period": 100000}}),
+        "timeout 1 sh -c 'while :; do :; done'; cat /sys/fs/cgroup/cpu.stat",
+    );
+    let id = rt.new_id();
+    let out = rt.run_saved(&b, &id, &[]);
+    let value = |key: &str| -> u64 {
+        out.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in:\n{out}"))
+    };
+    assert!(value("nr_throttled ") > 0, "never throttled:\n{out}");
+    assert!(
+        value("usage_usec ") < 600_000,
+        "more than 0.6 s of CPU in 1 s under a 20% quota:\n{out}"
+    );
+}

@@ -491,3 +491,36 @@ fn true_runs_under_a_1_mib_memory_limit() {
     }
     runtime_tests::assert_true_runs_under_memory_limit(1 << 20);
 }
+
+/// A cpu quota is enforced, not just written: a busy loop under 20% of a CPU
+/// gets throttled (cpu.stat's nr_throttled), and uses well under the wall time.
+#[test]
+fn cpu_quota_throttles_a_busy_loop() {
+    need_v1!();
+    if mode() == Mode::Userns {
+        skip!("no cgroups in a user namespace here");
+    }
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    let script = "timeout 1 sh -c 'while :; do :; done'; \
+                  cat /sys/fs/cgroup/cpu/cpu.stat; echo usage=$(cat /sys/fs/cgroup/cpuacct/cpuacct.usage)";
+    b.save_with(|c| {
+        c["linux"]["resources"] = json!({"cpu": {"quota": 20000, "period": 100000}});
+        c["process"]["args"] = json!(["/bin/sh", "-c", script]);
+    });
+    let id = rt.new_id();
+    let out = rt.run_saved(&b, &id, &[]);
+    let value = |key: &str| -> u64 {
+        out.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in:\n{out}"))
+    };
+    assert!(value("nr_throttled ") > 0, "never throttled:\n{out}");
+    // 1 s of wall time at 20%: about 0.2 s of CPU; far below 1 s unthrottled.
+    let used = value("usage=") as f64 / 1e9;
+    assert!(
+        used < 0.6,
+        "used {used:.2} s of CPU in 1 s under a 20% quota"
+    );
+}
