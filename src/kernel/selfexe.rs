@@ -4,12 +4,13 @@
 //!
 //! Fast path (real root, kernel 5.2+): re-exec through a detached, read-only
 //! overlayfs mount whose only layers are the binary's directory and an empty
-//! detached tmpfs (an overlay without an upper layer needs two). An overlay without an upper layer
-//! can never be made writable (not even by a remount with CAP_SYS_ADMIN), the
-//! mount is in no mount namespace so nothing can reach it except through the
-//! process's own exe link, and the page cache is the host file's (no copy,
-//! nothing charged per container). Fallback (user namespaces, old kernels, odd
-//! paths): copy the binary into a sealed memfd, as runc 1.1 does.
+//! detached tmpfs (an overlay without an upper layer needs two). An overlay
+//! without an upper layer can never be made writable (not even by a remount
+//! with CAP_SYS_ADMIN), the mount is in no mount namespace so nothing can reach
+//! it except through the process's own exe link, and the page cache is the
+//! host file's (no copy, nothing charged per container). Fallback (user
+//! namespaces, old kernels, odd paths): copy the binary into a sealed memfd,
+//! as runc 1.1 does.
 
 use crate::error::{Error, Result, SysResult};
 use nix::fcntl::{FcntlArg, SealFlag};

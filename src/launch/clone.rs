@@ -46,7 +46,9 @@ pub fn fork_into_cgroup(
     // SAFETY: as fork (single-threaded, see module doc): with no stack given the
     // child continues on a copy of ours, exactly as after fork(2). The struct
     // outlives the call and its size is passed. glibc's atfork handlers do not
-    // run, which is harmless with a single thread and no atfork users.
+    // run, which is harmless with a single thread and no atfork users; glibc's
+    // thread descriptor keeps the parent's tid, which only raise()/pthread_kill
+    // read: the child never signals itself (an abort still ends it).
     let ret = unsafe {
         libc::syscall(
             libc::SYS_clone3,
