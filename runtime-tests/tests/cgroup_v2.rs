@@ -361,8 +361,11 @@ fn cpu_max_throttles_a_busy_loop() {
             .unwrap_or_else(|| panic!("no {key} in:\n{out}"))
     };
     assert!(value("nr_throttled ") > 0, "never throttled:\n{out}");
+    // At most the quota in each period that ran (slow guests stretch the
+    // run over more periods), with a little slack.
+    let allowed = (value("nr_periods ") + 1) * 20_000 * 6 / 5;
     assert!(
-        value("usage_usec ") < 600_000,
-        "more than 0.6 s of CPU in 1 s under a 20% quota:\n{out}"
+        value("usage_usec ") <= allowed,
+        "more CPU than 20% of the periods that ran:\n{out}"
     );
 }
