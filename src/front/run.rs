@@ -32,6 +32,9 @@ pub struct RunOptions {
     pub keep_id: bool,
     /// The configuration flags, checked (mounts, security, limits).
     pub config: super::bundle::Settings,
+    /// docker's `--sig-proxy` (default true) and `--detach-keys` (parsed).
+    pub sig_proxy: bool,
+    pub detach_keys: Vec<u8>,
 }
 
 /// Run a container; returns the exit status to use.
@@ -59,15 +62,19 @@ pub fn run(store: &Store, opts: &RunOptions) -> Result<i32> {
         println!("{id}");
         return Ok(0);
     }
-    super::attach::attach(
-        store,
-        &id,
-        &super::attach::AttachOptions {
-            stdin: opts.interactive,
-            tty: opts.process.tty,
-            start: true,
-        },
-    )
+    let o = super::attach::AttachOptions {
+        stdin: opts.interactive,
+        tty: opts.process.tty,
+        start: true,
+        sig_proxy: opts.sig_proxy,
+        detach_keys: Some(opts.detach_keys.clone()),
+        stdin_once: true,
+    };
+    // Detached with the keys: docker's `run` says nothing and exits 0.
+    match super::attach::attach(store, &id, &o)? {
+        super::attach::Outcome::Exit(code) => Ok(code),
+        super::attach::Outcome::Detached => Ok(0),
+    }
 }
 
 /// `nook create`: everything but the monitor; the container is "Created".
@@ -178,7 +185,7 @@ fn prepare(
 
 /// Undo `create` after a failure: snapshot, name, directory.
 fn discard(store: &Store, rec: &Record) {
-    let _ = super::remove::remove_files(store, rec);
+    let _ = super::remove::remove_files(store, rec, true);
     let _ = std::fs::remove_dir_all(containers::dir(store, &rec.id));
     containers::release_name(store, &rec.name, &rec.id);
 }

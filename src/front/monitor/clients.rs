@@ -15,6 +15,8 @@ pub(super) struct Client {
     pub(super) buf: Vec<u8>,
     pub(super) hello: bool,
     pub(super) stdin: bool,
+    /// Its stdin's end is the container's (`run -i`; not `attach`).
+    pub(super) stdin_once: bool,
 }
 
 impl Monitor<'_> {
@@ -26,6 +28,7 @@ impl Monitor<'_> {
                 buf: Vec::new(),
                 hello: false,
                 stdin: false,
+                stdin_once: true,
             });
         }
     }
@@ -60,6 +63,7 @@ impl Monitor<'_> {
                 let v: serde_json::Value = serde_json::from_slice(payload).unwrap_or_default();
                 self.clients[i].hello = true;
                 self.clients[i].stdin = v["stdin"] == true;
+                self.clients[i].stdin_once = v["stdinOnce"] != false;
                 if v["start"] == true && !self.started && self.status.is_none() {
                     if let Err(e) = self.start() {
                         self.error = e.one_line();
@@ -81,7 +85,9 @@ impl Monitor<'_> {
                     }
                 }
             }
-            proto::STDIN_EOF if self.master.is_none() => self.stdin = None,
+            proto::STDIN_EOF if self.master.is_none() && self.clients[i].stdin_once => {
+                self.stdin = None
+            }
             proto::RESIZE => {
                 if let (Some(m), [r0, r1, c0, c1, ..]) = (&self.master, payload) {
                     let rows = u16::from_be_bytes([*r0, *r1]);
@@ -98,11 +104,12 @@ impl Monitor<'_> {
         }
     }
 
-    /// A client went away: with `-i` and no terminal, its stdin was the
-    /// container's (docker's StdinOnce), so the container sees end of input.
+    /// A client went away: with `run -i` and no terminal, its stdin was the
+    /// container's (docker's StdinOnce), so the container sees end of input
+    /// (not for `nook attach`, which says `stdinOnce: false`).
     pub(super) fn drop_client(&mut self, i: usize) {
         let c = self.clients.remove(i);
-        if c.stdin && self.master.is_none() {
+        if c.stdin && c.stdin_once && self.master.is_none() {
             self.stdin = None;
         }
     }

@@ -244,14 +244,14 @@ impl<'a> Monitor<'a> {
         // if someone holds the lock (rm -f, say), tell first and wait for it.
         match containers::try_lock(self.store, &id) {
             Some(lock) => {
-                let _ = super::remove::remove_files(self.store, &self.rec);
+                let _ = super::remove::remove_files(self.store, &self.rec, true);
                 drop(lock);
                 tell(&mut self.clients);
             }
             None => {
                 tell(&mut self.clients);
                 if let Ok(_lock) = containers::lock(self.store, &id) {
-                    let _ = super::remove::remove_files(self.store, &self.rec);
+                    let _ = super::remove::remove_files(self.store, &self.rec, true);
                 }
             }
         }
