@@ -241,12 +241,20 @@ fn term(key: &str, v: &str, s: &Subject) -> bool {
         "name" => name_matches(s.name, v),
         "ancestor" => {
             let hex = v.trim_start_matches("sha256:");
-            s.image == v
-                || (!v.contains(':') && s.image == format!("{v}:latest"))
-                || (s.image.strip_suffix(":latest") == Some(v))
+            tagged(s.image) == tagged(v)
                 || (hex.len() >= 4 && s.image_id.trim_start_matches("sha256:").starts_with(hex))
         }
         _ => false,
+    }
+}
+
+/// An image reference with docker's default tag when it has none.
+fn tagged(r: &str) -> String {
+    let last = r.rsplit('/').next().unwrap_or(r);
+    if last.contains(':') || last.contains('@') {
+        r.to_string()
+    } else {
+        format!("{r}:latest")
     }
 }
 
@@ -322,6 +330,7 @@ mod tests {
         assert!(!m(&["status=running"]));
         assert!(!m(&["exited=0"]));
         assert!(m(&["ancestor=busybox"]) && m(&["ancestor=0123"]));
+        assert!(m(&["ancestor=busybox:latest"]) && !m(&["ancestor=busybox:1"]));
         assert!(!m(&["ancestor=alpine"]));
         assert!(m(&["name=^web1$"]) && m(&["name=^/web"]) && !m(&["name=^eb"]));
         for bad in ["status=gone", "exited=x", "color=red", "status"] {
