@@ -7,6 +7,8 @@
 
 #[allow(dead_code)]
 mod images_support;
+// Shared with tests/front_lifecycle.rs; this file uses only part of it.
+#[allow(dead_code)]
 #[macro_use]
 mod front_support;
 
@@ -31,7 +33,7 @@ fn attach_without_terminal_proxies_signals_or_not() {
     let id = f.detached(&["--name", "px", "busybox", "sh", "-c", TICK]);
     // sig-proxy (the default): our SIGINT reaches the container, which
     // exits 7; attach returns its status.
-    let mut a = f.spawn(&["attach", "px"]);
+    let a = f.spawn(&["attach", "px"]);
     std::thread::sleep(Duration::from_millis(500));
     signal(a.id(), "INT");
     let out = a.wait_with_output().unwrap();
