@@ -218,6 +218,9 @@ pub struct RunArgs {
     /// Signal that stops the container (default SIGTERM)
     #[arg(long)]
     pub stop_signal: Option<String>,
+    /// Restart policy: no, on-failure[:N], always, unless-stopped
+    #[arg(long, default_value = "no")]
+    pub restart: String,
     /// Seconds `stop` waits before SIGKILL (default 10)
     #[arg(long)]
     pub stop_timeout: Option<u32>,

@@ -36,7 +36,13 @@ fn settle(store: &Store, id: &str) {
 pub fn stop_one(store: &Store, rec: &Record, sig: i32, secs: u32) -> Result<()> {
     let rt = containers::runtime(store);
     let id = &rec.id;
+    // No restart after this (docker's "manually stopped").
+    super::restart::mark_stopped(store, id);
     if !init_alive(store, id) {
+        // Waiting to restart: its monitor sees the mark and records the end.
+        if status::live_locked(store, id).phase == Phase::Restarting {
+            settle(store, id);
+        }
         return Ok(());
     }
     let _ = crate::container::kill(&rt, id, sig, false);
@@ -105,6 +111,7 @@ fn start_one(store: &Store, id: &str, attach: bool) -> Result<bool> {
     let dir = containers::dir(store, id);
     let old = status::exit_file(store, id);
     let _ = std::fs::remove_file(dir.join(status::EXIT_FILE));
+    super::restart::clear(store, id);
     let ready = super::run::spawn_monitor(store, id, attach)?;
     if let Some(msg) = ready["error"].as_str() {
         let code = ready["code"].as_i64().unwrap_or(125) as i32;
@@ -171,6 +178,7 @@ pub fn rm(store: &Store, a: &RmArgs, out: &mut dyn Write) -> Result<()> {
                     rec.name
                 )));
             }
+            super::restart::mark_stopped(store, &id);
             let _ = crate::container::kill(&containers::runtime(store), &id, libc::SIGKILL, true);
             super::pause::thaw_if_paused(store, &id);
             wait_until(Duration::from_secs(10), || !init_alive(store, &id));

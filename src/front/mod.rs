@@ -19,6 +19,7 @@ pub mod proto;
 pub mod ps;
 pub mod ps_format;
 pub mod remove;
+pub mod restart;
 pub mod run;
 pub mod stats;
 pub mod status;

@@ -35,6 +35,8 @@ pub struct RunOptions {
     /// docker's `--sig-proxy` (default true) and `--detach-keys` (parsed).
     pub sig_proxy: bool,
     pub detach_keys: Vec<u8>,
+    /// `--restart` (checked, and refused with `--rm`).
+    pub restart: super::restart::Policy,
 }
 
 /// Run a container; returns the exit status to use.
@@ -175,6 +177,7 @@ fn prepare(
     rec.tty = opts.process.tty;
     rec.open_stdin = opts.interactive;
     rec.auto_remove = opts.rm;
+    rec.restart_policy = opts.restart.to_spec();
     rec.stop_signal = opts.stop_signal.clone().unwrap_or_else(|| "SIGTERM".into());
     rec.stop_timeout = opts.stop_timeout;
     rec.rootfs = snap.rootfs().to_path_buf();

@@ -16,6 +16,7 @@
 //!    the runtime's state deleted (cgroup too), `--rm` removal, EXIT frames.
 
 mod clients;
+mod restart;
 mod setup;
 
 use super::containers::{self, Record};
@@ -109,10 +110,25 @@ struct Monitor<'a> {
     log: LogWriter,
     status: Option<i32>,
     error: String,
+    /// `--restart`: restarts so far, the backoff step, this run's start.
+    restarts: u32,
+    backoff: u32,
+    run_since: Instant,
 }
 
 impl<'a> Monitor<'a> {
     fn serve(&mut self) {
+        loop {
+            self.serve_run();
+            if !self.restart_wanted() || !self.restart() {
+                break;
+            }
+        }
+        self.finish();
+    }
+
+    /// Until this run of the container has ended and its output is read.
+    fn serve_run(&mut self) {
         let mut drained_at: Option<Instant> = None;
         loop {
             self.reap();
@@ -120,14 +136,13 @@ impl<'a> Monitor<'a> {
                 && (self.outputs.is_empty()
                     || drained_at.is_some_and(|t| t.elapsed() > Duration::from_secs(2)))
             {
-                break;
+                return;
             }
             if self.status.is_some() && drained_at.is_none() {
                 drained_at = Some(Instant::now());
             }
             self.poll_once();
         }
-        self.finish();
     }
 
     fn poll_once(&mut self) {
@@ -229,6 +244,7 @@ impl<'a> Monitor<'a> {
         let code = self.status.unwrap_or(status::UNKNOWN_EXIT);
         let id = self.rec.id.clone();
         let _ = status::write_exit(self.store, &id, code, &self.started_at, &self.error);
+        self.end_restarting();
         let _ = crate::container::delete(&containers::runtime(self.store), &id, true);
         let exit = proto::encode(proto::EXIT, &proto::i32_payload(code));
         let tell = |clients: &mut Vec<Client>| {
