@@ -314,3 +314,114 @@ fn bad_attach_and_run_flags() {
     );
     f.ok(&["rm", "done"]);
 }
+
+fn restart_count(f: &front_support::Front, name: &str) -> u64 {
+    let v: serde_json::Value = serde_json::from_str(&f.ok(&["inspect", name])).unwrap();
+    v[0]["RestartCount"].as_u64().unwrap()
+}
+
+#[test]
+fn restart_policies_in_the_monitor() {
+    let f = front_or_skip!();
+    // on-failure:2: three runs (the first and two restarts), then Exited.
+    let a = f.detached(&[
+        "--name",
+        "of",
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "echo run; exit 3",
+    ]);
+    assert!(eventually(10, || f.status_of(&a).starts_with("Exited (3)")));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        f.status_of(&a).starts_with("Exited (3)"),
+        "no more restarts"
+    );
+    assert_eq!(f.ok(&["logs", "of"]).matches("run").count(), 3);
+    assert_eq!(restart_count(&f, "of"), 2);
+    let v: serde_json::Value = serde_json::from_str(&f.ok(&["inspect", "of"])).unwrap();
+    assert_eq!(v[0]["HostConfig"]["RestartPolicy"]["Name"], "on-failure");
+    assert_eq!(v[0]["HostConfig"]["RestartPolicy"]["MaximumRetryCount"], 2);
+    // on-failure does not restart a success.
+    let b = f.detached(&["--name", "ok", "--restart", "on-failure", "busybox", "true"]);
+    assert!(eventually(5, || f.status_of(&b).starts_with("Exited (0)")));
+    assert_eq!(restart_count(&f, "ok"), 0);
+    // always: a killed container comes back (the same monitor); while it
+    // waits, ps says Restarting; `stop` ends it for good.
+    let c = f.detached(&[
+        "--name",
+        "al",
+        "--restart",
+        "always",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.3; exit 1",
+    ]);
+    let mut seen_restarting = false;
+    assert!(eventually(10, || {
+        seen_restarting |= f.status_of(&c).starts_with("Restarting (1) ");
+        restart_count(&f, "al") >= 3
+    }));
+    assert!(seen_restarting, "ps showed Restarting");
+    assert!(f
+        .ok(&["ps", "--filter", "status=restarting", "-q"])
+        .lines()
+        .all(|l| c.starts_with(l)));
+    let t0 = std::time::Instant::now();
+    assert_eq!(f.ok(&["stop", "-t", "1", "al"]).trim(), "al");
+    assert!(t0.elapsed() < Duration::from_secs(8));
+    assert!(
+        f.status_of(&c).starts_with("Exited ("),
+        "{}",
+        f.status_of(&c)
+    );
+    let n = restart_count(&f, "al");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(restart_count(&f, "al"), n, "no restart after stop");
+    assert!(f.status_of(&c).starts_with("Exited ("));
+    // unless-stopped with rm -f while it runs.
+    let d = f.detached(&[
+        "--name",
+        "us",
+        "--restart",
+        "unless-stopped",
+        "busybox",
+        "sleep",
+        "1000040",
+    ]);
+    f.ok(&["kill", "us"]);
+    assert!(eventually(5, || restart_count(&f, "us") == 1
+        && f.status_of(&d).starts_with("Up ")));
+    f.ok(&["rm", "-f", "us"]);
+    f.assert_gone(&d, "sleep 1000040");
+    // Bad input: one line, 125, nothing made.
+    for (args, needle) in [
+        (
+            vec!["run", "--restart", "sometimes", "busybox", "true"],
+            "invalid restart policy",
+        ),
+        (
+            vec!["run", "--restart", "always:2", "busybox", "true"],
+            "maximum retry count cannot be used",
+        ),
+        (
+            vec!["run", "--restart", "on-failure:x", "busybox", "true"],
+            "--restart \"on-failure:x\"",
+        ),
+        (
+            vec!["run", "--rm", "--restart", "always", "busybox", "true"],
+            "Conflicting options: --restart and --rm",
+        ),
+    ] {
+        assert_error_125(&f.run(&args), needle);
+    }
+    assert_eq!(f.ok(&["ps", "-aq"]).lines().count(), 3);
+    f.ok(&["rm", "of", "ok", "al"]);
+    for id in [a, b, c] {
+        f.assert_gone(&id, "nothing-to-match");
+    }
+}
