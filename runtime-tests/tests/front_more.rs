@@ -425,3 +425,41 @@ fn restart_policies_in_the_monitor() {
         f.assert_gone(&id, "nothing-to-match");
     }
 }
+
+#[test]
+fn exec_detached_with_a_terminal() {
+    let f = front_or_skip!();
+    let id = f.detached(&["--name", "xd", "busybox", "sleep", "1000050"]);
+    let o = f.run(&[
+        "exec",
+        "-d",
+        "-t",
+        "xd",
+        "sh",
+        "-c",
+        "tty > /tty.txt; sleep 1; echo done > /done.txt; sleep 1000051",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.is_empty(), "{}", o.stdout);
+    // It runs on after nook exec has gone, on a terminal of its own, whose
+    // master the container's monitor holds.
+    assert!(eventually(5, || f
+        .run(&["exec", "xd", "cat", "/done.txt"])
+        .stdout
+        .contains("done")));
+    let tty = f.ok(&["exec", "xd", "cat", "/tty.txt"]);
+    assert!(tty.starts_with("/dev/pts/"), "{tty}");
+    let top = f.ok(&["top", "xd"]);
+    assert!(top.contains("sleep 1000051"), "{top}");
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", f.monitor_pid(&id)))
+        .unwrap()
+        .flatten()
+        .filter(|e| std::fs::read_link(e.path()).is_ok_and(|l| l.ends_with("ptmx")))
+        .count();
+    assert_eq!(fds, 1, "the monitor holds the exec's terminal");
+    // Bad input: exec -dt into a stopped container.
+    f.ok(&["stop", "-t", "0", "xd"]);
+    assert_error_125(&f.run(&["exec", "-dt", "xd", "true"]), "is not running");
+    f.ok(&["rm", "xd"]);
+    f.assert_gone(&id, "sleep 100005");
+}

@@ -6,7 +6,7 @@ use crate::front::proto::{self, MAX_FRAME};
 use crate::kernel::process;
 use nix::sys::signal::Signal;
 use std::io::Write;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
@@ -36,15 +36,19 @@ impl Monitor<'_> {
     /// Read and act on a client's frames; false when it has gone.
     pub(super) fn read_client(&mut self, i: usize) -> bool {
         let mut buf = [0u8; 16 * 1024];
-        let n = match nix::sys::socket::recv(
-            self.clients[i].sock.as_raw_fd(),
-            &mut buf,
-            nix::sys::socket::MsgFlags::MSG_DONTWAIT,
-        ) {
-            Ok(0) => return false,
-            Ok(n) => n,
-            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => return true,
-            Err(_) => return false,
+        // recvmsg: an `exec -dt` client sends a pty master with its HOLD frame.
+        let n = match crate::kernel::fdpass::recv_fd(self.clients[i].sock.as_fd(), &mut buf) {
+            Ok((0, _)) => return false,
+            Ok((n, fd)) => {
+                self.held.extend(fd);
+                n
+            }
+            Err(e) => {
+                return matches!(
+                    e.errno(),
+                    Some(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR)
+                )
+            }
         };
         self.clients[i].buf.extend_from_slice(&buf[..n]);
         if self.clients[i].buf.len() > MAX_FRAME + 5 {

@@ -108,6 +108,8 @@ struct Monitor<'a> {
     stdin: Option<OwnedFd>,
     master: Option<OwnedFd>,
     log: LogWriter,
+    /// `exec -dt` terminals: drained (output discarded, as docker) until closed.
+    held: Vec<OwnedFd>,
     status: Option<i32>,
     error: String,
     /// `--restart`: restarts so far, the backoff step, this run's start.
@@ -147,6 +149,8 @@ impl<'a> Monitor<'a> {
 
     fn poll_once(&mut self) {
         let n_out = self.outputs.len();
+        // Clients and held terminals may be added below: index what was polled.
+        let (n_cl, n_held) = (self.clients.len(), self.held.len());
         let mut fds = vec![
             PollFd::new(self.sfd.as_fd(), PollFlags::POLLIN),
             PollFd::new(self.listener.as_fd(), PollFlags::POLLIN),
@@ -160,6 +164,11 @@ impl<'a> Monitor<'a> {
             self.clients
                 .iter()
                 .map(|c| PollFd::new(c.sock.as_fd(), PollFlags::POLLIN)),
+        );
+        fds.extend(
+            self.held
+                .iter()
+                .map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN)),
         );
         let timeout = if self.status.is_some() {
             PollTimeout::from(100u16)
@@ -189,10 +198,25 @@ impl<'a> Monitor<'a> {
             }
         }
         let mut gone = Vec::new();
-        for i in 0..self.clients.len().min(ready.len() - 2 - n_out) {
+        for i in 0..n_cl {
             if ready[2 + n_out + i] && !self.read_client(i) {
                 gone.push(i);
             }
+        }
+        let mut drained = Vec::new();
+        for (j, fd) in self.held.iter().enumerate().take(n_held) {
+            let mut buf = [0u8; 4096];
+            if ready[2 + n_out + n_cl + j]
+                && !matches!(
+                    nix::unistd::read(fd.as_fd(), &mut buf),
+                    Ok(1..) | Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR)
+                )
+            {
+                drained.push(j);
+            }
+        }
+        for j in drained.into_iter().rev() {
+            self.held.remove(j);
         }
         for i in closed.into_iter().rev() {
             self.outputs.remove(i);

@@ -76,6 +76,7 @@ impl<'a> Monitor<'a> {
             stdin: None,
             master: None,
             log,
+            held: Vec::new(),
             status: None,
             error: String::new(),
             restarts: 0,
