@@ -195,9 +195,9 @@ fn run_options(a: &RunArgs) -> nook::Result<frun::RunOptions> {
         interactive: a.interactive,
         stop_signal: a.stop_signal.clone(),
         stop_timeout: a.stop_timeout,
-        sig_proxy: a.sig_proxy,
+        sig_proxy: a.stream.sig_proxy,
         restart: nook::front::restart::Policy::parse(&a.restart, a.rm)?,
-        detach_keys: nook::front::detach::parse(a.detach_keys.as_deref())?,
+        detach_keys: nook::front::detach::parse(a.stream.detach_keys.as_deref())?,
     })
 }
 

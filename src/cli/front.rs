@@ -230,13 +230,8 @@ pub struct RunArgs {
     /// Keep standard input open
     #[arg(short, long)]
     pub interactive: bool,
-    /// Forward the signals nook receives to the container (not with a terminal)
-    #[arg(long = "sig-proxy", default_value_t = true, require_equals = true,
-          num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
-    pub sig_proxy: bool,
-    /// The key sequence that detaches from `-it` (default ctrl-p,ctrl-q)
-    #[arg(long = "detach-keys")]
-    pub detach_keys: Option<String>,
+    #[command(flatten)]
+    pub stream: StreamArgs,
     /// Set an environment variable (KEY=VALUE, or KEY to drop it), repeatable
     #[arg(short, long)]
     pub env: Vec<String>,

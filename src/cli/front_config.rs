@@ -225,9 +225,9 @@ mod tests {
         let r = parse("nook run busybox");
         assert!(r.command.is_empty());
         let r = parse("nook run --sig-proxy --detach-keys ctrl-a busybox sh");
-        assert_eq!((r.image.as_str(), r.sig_proxy), ("busybox", true));
+        assert_eq!((r.image.as_str(), r.stream.sig_proxy), ("busybox", true));
         let r = parse("nook run --sig-proxy=false busybox");
-        assert!(!r.sig_proxy);
+        assert!(!r.stream.sig_proxy);
         let r = parse("nook run busybox -- sh");
         assert_eq!(r.command, ["sh"]);
     }

@@ -35,14 +35,21 @@ pub struct AttachArgs {
     /// Do not attach stdin
     #[arg(long = "no-stdin")]
     pub no_stdin: bool,
+    #[command(flatten)]
+    pub stream: StreamArgs,
+    pub container: String,
+}
+
+/// How an attached client treats signals and the detach keys (run, attach).
+#[derive(Debug, Args)]
+pub struct StreamArgs {
     /// Forward the signals nook receives to the container (not with a terminal)
     #[arg(long = "sig-proxy", default_value_t = true, require_equals = true,
           num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub sig_proxy: bool,
-    /// The key sequence that detaches (default ctrl-p,ctrl-q)
+    /// The key sequence that detaches from a terminal (default ctrl-p,ctrl-q)
     #[arg(long = "detach-keys")]
     pub detach_keys: Option<String>,
-    pub container: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -165,7 +165,7 @@ pub fn attach(store: &Store, id: &str, o: &AttachOptions) -> Result<Outcome> {
 /// Typing the detach keys prints docker's `read escape sequence` and exits 1
 /// (as `docker attach` does); otherwise the container's exit status.
 pub fn command(store: &Store, a: &crate::cli::front_ctr::AttachArgs) -> Result<i32> {
-    let keys = super::detach::parse(a.detach_keys.as_deref())?;
+    let keys = super::detach::parse(a.stream.detach_keys.as_deref())?;
     let id = containers::lookup(store, &a.container)?;
     let rec = containers::read_record(store, &id)?;
     match status::live(store, &id).phase {
@@ -189,7 +189,7 @@ pub fn command(store: &Store, a: &crate::cli::front_ctr::AttachArgs) -> Result<i
         stdin,
         tty: rec.tty,
         start: false,
-        sig_proxy: a.sig_proxy,
+        sig_proxy: a.stream.sig_proxy,
         detach_keys: Some(keys),
         stdin_once: false,
     };
