@@ -175,6 +175,11 @@ pub fn command(store: &Store, a: &crate::cli::front_ctr::AttachArgs) -> Result<i
                 "You cannot attach to a paused container, unpause it first".into(),
             ))
         }
+        status::Phase::Restarting => {
+            return Err(Error::Usage(
+                "You cannot attach to a restarting container, wait until it is running".into(),
+            ))
+        }
         _ => {
             return Err(Error::Usage(
                 "You cannot attach to a stopped container, start it first".into(),
