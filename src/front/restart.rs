@@ -48,10 +48,16 @@ impl Policy {
                     "maximum retry count cannot be used with restart policy '{name}'"
                 )))
             }
-            _ => return Err(bad("invalid restart policy (no, on-failure[:N], always, unless-stopped)")),
+            _ => {
+                return Err(bad(
+                    "invalid restart policy (no, on-failure[:N], always, unless-stopped)",
+                ))
+            }
         };
         if rm && p != Policy::No {
-            return Err(Error::Usage("Conflicting options: --restart and --rm".into()));
+            return Err(Error::Usage(
+                "Conflicting options: --restart and --rm".into(),
+            ));
         }
         Ok(p)
     }
@@ -131,10 +137,19 @@ mod tests {
     #[test]
     fn docker_policies_and_backoff() {
         assert_eq!(Policy::parse("no", true).unwrap(), Policy::No);
-        assert_eq!(Policy::parse("on-failure:3", false).unwrap(), Policy::OnFailure(3));
-        assert_eq!(Policy::parse("on-failure", false).unwrap(), Policy::OnFailure(0));
+        assert_eq!(
+            Policy::parse("on-failure:3", false).unwrap(),
+            Policy::OnFailure(3)
+        );
+        assert_eq!(
+            Policy::parse("on-failure", false).unwrap(),
+            Policy::OnFailure(0)
+        );
         assert_eq!(Policy::parse("always", false).unwrap(), Policy::Always);
-        assert_eq!(Policy::parse("unless-stopped", false).unwrap().to_spec(), "unless-stopped");
+        assert_eq!(
+            Policy::parse("unless-stopped", false).unwrap().to_spec(),
+            "unless-stopped"
+        );
         for bad in ["sometimes", "always:2", "on-failure:x", "on-failure:-1"] {
             let e = Policy::parse(bad, false).unwrap_err().one_line();
             assert!(e.starts_with("--restart"), "{bad}: {e}");

@@ -81,7 +81,10 @@ pub struct Live {
 
 impl Live {
     pub fn running(&self) -> bool {
-        matches!(self.phase, Phase::Running | Phase::Paused | Phase::Restarting)
+        matches!(
+            self.phase,
+            Phase::Running | Phase::Paused | Phase::Restarting
+        )
     }
 }
 
