@@ -148,7 +148,9 @@ fn named_volume_persists_across_runs() {
     assert!(o.stderr.contains("in use"), "{}", o.stderr);
     n.ok(&["volume", "rm", "-f", "used"]);
     // prune: unused anonymous volumes only (named ones too with -a).
-    n.ok(&["run", "--rm", "-v", "/anon", "busybox", "true"]);
+    // (--rm would take its anonymous volume with it: `rm` without -v leaves it.)
+    n.ok(&["run", "--name", "anon", "-v", "/anon", "busybox", "true"]);
+    n.ok(&["rm", "anon"]);
     let before = n.ok(&["volume", "ls", "-q"]).lines().count();
     let pruned = n.ok(&["volume", "prune", "-f"]);
     assert_eq!(pruned.lines().count(), 2, "one anonymous volume: {pruned}");

@@ -177,3 +177,57 @@ fn exec_it_into_a_detached_container() {
     f.ok(&["rm", "-f", "bg"]);
     f.assert_gone(&id, "sleep 1000010");
 }
+
+#[test]
+fn detach_keys_leave_the_container_running() {
+    let f = front_or_skip!();
+    if !have_script() {
+        runtime_tests::skip!("script(1) is not installed");
+    }
+    // run -it, then docker's default ctrl-p ctrl-q: nook exits 0 quietly,
+    // the shell runs on.
+    let cmd = format!(
+        "{} run -it --name dk busybox sh; echo run-exit=$?",
+        nook(&f)
+    );
+    let mut p = Pty::start(&cmd);
+    p.wait_for("/ # ", 1);
+    p.send("echo first-$((40+2))\n");
+    p.wait_for("first-42", 1);
+    // A lone ctrl-p is passed on (held until the next key shows it is not
+    // the sequence); ctrl-p ctrl-q detaches.
+    p.send("\x10\x10\x11");
+    let (code, text) = p.finish();
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("run-exit=0"), "{text}");
+    assert!(
+        f.ok(&["ps", "--filter", "name=dk", "--format", "{{.Status}}"])
+            .starts_with("Up "),
+        "still running after detach"
+    );
+    // attach with other keys: docker's "read escape sequence" and exit 1;
+    // the shell still has its state (the same process).
+    let cmd = format!(
+        "{} attach --detach-keys ctrl-a,x dk; echo attach-exit=$?",
+        nook(&f)
+    );
+    let mut p = Pty::start(&cmd);
+    std::thread::sleep(Duration::from_millis(500));
+    p.send("echo second-$((50+5))\n");
+    p.wait_for("second-55", 1);
+    p.send("\x01x");
+    let (_, text) = p.finish();
+    assert!(text.contains("read escape sequence"), "{text}");
+    assert!(text.contains("attach-exit=1"), "{text}");
+    // attach again and end the shell: attach returns its status.
+    let cmd = format!("{} attach dk; echo attach-exit=$?", nook(&f));
+    let mut p = Pty::start(&cmd);
+    std::thread::sleep(Duration::from_millis(500));
+    p.send("exit 5\n");
+    let (_, text) = p.finish();
+    assert!(text.contains("attach-exit=5"), "{text}");
+    assert!(f
+        .ok(&["ps", "-a", "--filter", "name=dk", "--format", "{{.Status}}"])
+        .starts_with("Exited (5)"));
+    f.ok(&["rm", "dk"]);
+}

@@ -120,6 +120,9 @@ fn run(cli: Cli) -> nook::Result<i32> {
             return lifecycle::start(&store, &a, out)
         }
         Command::Exec(a) | Command::Container(C::Exec(a)) => return exec::exec(&store, &a),
+        Command::Attach(a) | Command::Container(C::Attach(a)) => {
+            return nook::front::attach::command(&store, &a)
+        }
         _ => {}
     }
     match cli.command {
@@ -143,6 +146,12 @@ fn run(cli: Cli) -> nook::Result<i32> {
             lifecycle::rename(&store, &a.container, &a.new_name)
         }
         Command::Container(C::Prune(_)) => lifecycle::prune(&store, out),
+        Command::Pause(a) | Command::Container(C::Pause(a)) => {
+            nook::front::pause::pause(&store, &a.containers, true, out)
+        }
+        Command::Unpause(a) | Command::Container(C::Unpause(a)) => {
+            nook::front::pause::pause(&store, &a.containers, false, out)
+        }
         Command::System(SystemCommand::Df) => inspect::system_df(&store, out),
         Command::System(SystemCommand::Info) | Command::Info => inspect::info(&store, out),
         Command::Version => inspect::version(out),
@@ -186,6 +195,9 @@ fn run_options(a: &RunArgs) -> nook::Result<frun::RunOptions> {
         interactive: a.interactive,
         stop_signal: a.stop_signal.clone(),
         stop_timeout: a.stop_timeout,
+        sig_proxy: a.stream.sig_proxy,
+        restart: nook::front::restart::Policy::parse(&a.restart, a.rm)?,
+        detach_keys: nook::front::detach::parse(a.stream.detach_keys.as_deref())?,
     })
 }
 

@@ -51,6 +51,12 @@ pub enum Command {
     Top(TopArgs),
     /// Rename a container
     Rename(RenameArgs),
+    /// Attach to a running container's input and output
+    Attach(AttachArgs),
+    /// Freeze every process of containers
+    Pause(Targets),
+    /// Thaw paused containers
+    Unpause(Targets),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -212,6 +218,9 @@ pub struct RunArgs {
     /// Signal that stops the container (default SIGTERM)
     #[arg(long)]
     pub stop_signal: Option<String>,
+    /// Restart policy: no, on-failure[:N], always, unless-stopped
+    #[arg(long, default_value = "no")]
+    pub restart: String,
     /// Seconds `stop` waits before SIGKILL (default 10)
     #[arg(long)]
     pub stop_timeout: Option<u32>,
@@ -221,6 +230,8 @@ pub struct RunArgs {
     /// Keep standard input open
     #[arg(short, long)]
     pub interactive: bool,
+    #[command(flatten)]
+    pub stream: StreamArgs,
     /// Set an environment variable (KEY=VALUE, or KEY to drop it), repeatable
     #[arg(short, long)]
     pub env: Vec<String>,

@@ -131,7 +131,7 @@ pub struct IsolationArgs {
 /// Whether option `token` (`--name`, `--name=v`, or a cluster `-abc`) of `cmd`
 /// consumes the next argument as its value.
 fn takes_next(cmd: &clap::Command, token: &str) -> bool {
-    let takes = |a: &clap::Arg| a.get_action().takes_values();
+    let takes = |a: &clap::Arg| a.get_action().takes_values() && !a.is_require_equals_set();
     if let Some(long) = token.strip_prefix("--") {
         if long.contains('=') {
             return false;
@@ -224,6 +224,10 @@ mod tests {
         assert_eq!((r.image.as_str(), r.command.len()), ("busybox", 2));
         let r = parse("nook run busybox");
         assert!(r.command.is_empty());
+        let r = parse("nook run --sig-proxy --detach-keys ctrl-a busybox sh");
+        assert_eq!((r.image.as_str(), r.stream.sig_proxy), ("busybox", true));
+        let r = parse("nook run --sig-proxy=false busybox");
+        assert!(!r.stream.sig_proxy);
         let r = parse("nook run busybox -- sh");
         assert_eq!(r.command, ["sh"]);
     }

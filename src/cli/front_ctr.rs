@@ -25,6 +25,31 @@ pub enum ContainerCommand {
     Rename(RenameArgs),
     /// Remove all stopped containers
     Prune(super::front::PruneArgs),
+    Attach(AttachArgs),
+    Pause(Targets),
+    Unpause(Targets),
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Do not attach stdin
+    #[arg(long = "no-stdin")]
+    pub no_stdin: bool,
+    #[command(flatten)]
+    pub stream: StreamArgs,
+    pub container: String,
+}
+
+/// How an attached client treats signals and the detach keys (run, attach).
+#[derive(Debug, Args)]
+pub struct StreamArgs {
+    /// Forward the signals nook receives to the container (not with a terminal)
+    #[arg(long = "sig-proxy", default_value_t = true, require_equals = true,
+          num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub sig_proxy: bool,
+    /// The key sequence that detaches from a terminal (default ctrl-p,ctrl-q)
+    #[arg(long = "detach-keys")]
+    pub detach_keys: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,9 +74,18 @@ pub struct PsArgs {
     /// Full ids and commands
     #[arg(long = "no-trunc")]
     pub no_trunc: bool,
-    /// `json`: one JSON object per line
+    /// `json`, `table`, or a Go template of {{.Field}}s (`table ...` for a table)
     #[arg(long)]
     pub format: Option<String>,
+    /// KEY=VALUE: status, name, id, ancestor, exited (repeatable)
+    #[arg(short, long = "filter")]
+    pub filter: Vec<String>,
+    /// The N last created containers, in any state
+    #[arg(short = 'n', long = "last", allow_negative_numbers = true)]
+    pub last: Option<i64>,
+    /// The last created container, in any state
+    #[arg(short, long)]
+    pub latest: bool,
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +131,9 @@ pub struct StartArgs {
     /// Attach stdin
     #[arg(short, long)]
     pub interactive: bool,
+    /// The key sequence that detaches from a terminal (default ctrl-p,ctrl-q)
+    #[arg(long = "detach-keys")]
+    pub detach_keys: Option<String>,
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -106,7 +143,7 @@ pub struct RmArgs {
     /// Kill and remove a running container
     #[arg(short, long)]
     pub force: bool,
-    /// Remove anonymous volumes (nook makes none; accepted)
+    /// Also remove the container's anonymous volumes
     #[arg(short, long)]
     pub volumes: bool,
     #[arg(required = true)]

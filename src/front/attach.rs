@@ -24,6 +24,21 @@ pub struct AttachOptions {
     pub tty: bool,
     /// Ask the monitor to start the container (it waits for us).
     pub start: bool,
+    /// Forward the user's signals (docker's `--sig-proxy`; never with `-t`).
+    pub sig_proxy: bool,
+    /// With `-t` and stdin: the key sequence that detaches (docker's ctrl-p ctrl-q).
+    pub detach_keys: Option<Vec<u8>>,
+    /// Our end of stdin closes the container's (docker's StdinOnce: `run -i`, not `attach`).
+    pub stdin_once: bool,
+}
+
+/// How an attached client ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The container ended with this status (or we were told to go: 128+N).
+    Exit(i32),
+    /// The user typed the detach keys: the container runs on.
+    Detached,
 }
 
 const FORWARDED: [Signal; 6] = [
@@ -35,20 +50,30 @@ const FORWARDED: [Signal; 6] = [
     Signal::SIGUSR2,
 ];
 
-pub fn attach(store: &Store, id: &str, o: &AttachOptions) -> Result<i32> {
+pub fn attach(store: &Store, id: &str, o: &AttachOptions) -> Result<Outcome> {
     let dir = containers::dir(store, id);
     let dir_fd = proto::open_dir(&dir)?;
     let mut sock = UnixStream::connect(proto::socket_path(&dir_fd))
         .map_err(|e| Error::io("connect", dir.join("attach.sock"), e))?;
     let mut mask = SigSet::empty();
     mask.add(Signal::SIGWINCH);
-    FORWARDED.iter().for_each(|s| mask.add(*s));
+    // Without the proxy the user's signals keep their default action: they
+    // end this client, never the container.
+    if o.sig_proxy || o.tty {
+        FORWARDED.iter().for_each(|s| mask.add(*s));
+    }
     mask.thread_block().sys("sigprocmask", "attach")?;
     let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).sys("signalfd", "attach")?;
     let stdin = std::io::stdin();
     let _raw = (o.tty && stdin.is_terminal()).then(RawGuard::new);
-    let hello = serde_json::json!({"stdin": o.stdin, "start": o.start}).to_string();
+    let hello = serde_json::json!({"stdin": o.stdin, "start": o.start, "stdinOnce": o.stdin_once})
+        .to_string();
     send(&mut sock, proto::HELLO, hello.as_bytes())?;
+    let mut escape = o
+        .detach_keys
+        .clone()
+        .filter(|_| o.tty && o.stdin)
+        .map(super::detach::Escape::new);
     if o.tty {
         resize(&mut sock)?;
     }
@@ -77,7 +102,7 @@ pub fn attach(store: &Store, id: &str, o: &AttachOptions) -> Result<i32> {
                     }
                 } else if o.tty {
                     // No sig-proxy with a terminal (docker's rule): we detach.
-                    return Ok(128 + sig);
+                    return Ok(Outcome::Exit(128 + sig));
                 } else {
                     send(&mut sock, proto::SIGNAL, &proto::i32_payload(sig))?;
                 }
@@ -90,7 +115,18 @@ pub fn attach(store: &Store, id: &str, o: &AttachOptions) -> Result<i32> {
                     stdin_open = false;
                     send(&mut sock, proto::STDIN_EOF, &[])?;
                 }
-                Ok(n) => send(&mut sock, proto::STDIN, &chunk[..n])?,
+                Ok(n) => {
+                    let (data, detached) = match escape.as_mut() {
+                        Some(e) => e.feed(&chunk[..n]),
+                        None => (chunk[..n].to_vec(), false),
+                    };
+                    if !data.is_empty() {
+                        send(&mut sock, proto::STDIN, &data)?;
+                    }
+                    if detached {
+                        return Ok(Outcome::Detached);
+                    }
+                }
                 Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {}
                 Err(e) => return Err(Error::sys("read", "stdin", e)),
             }
@@ -115,11 +151,58 @@ pub fn attach(store: &Store, id: &str, o: &AttachOptions) -> Result<i32> {
                         if let Some(e) = error {
                             eprintln!("nook: {e}");
                         }
-                        return Ok(proto::payload_i32(&payload).unwrap_or(125));
+                        return Ok(Outcome::Exit(proto::payload_i32(&payload).unwrap_or(125)));
                     }
                     _ => {}
                 }
             }
+        }
+    }
+}
+
+/// `nook attach [--no-stdin] [--sig-proxy=BOOL] [--detach-keys K] C`: a
+/// running container's output, and its input when it was made with `-i`.
+/// Typing the detach keys prints docker's `read escape sequence` and exits 1
+/// (as `docker attach` does); otherwise the container's exit status.
+pub fn command(store: &Store, a: &crate::cli::front_ctr::AttachArgs) -> Result<i32> {
+    let keys = super::detach::parse(a.stream.detach_keys.as_deref())?;
+    let id = containers::lookup(store, &a.container)?;
+    let rec = containers::read_record(store, &id)?;
+    match status::live(store, &id).phase {
+        status::Phase::Running => {}
+        status::Phase::Paused => {
+            return Err(Error::Usage(
+                "You cannot attach to a paused container, unpause it first".into(),
+            ))
+        }
+        status::Phase::Restarting => {
+            return Err(Error::Usage(
+                "You cannot attach to a restarting container, wait until it is running".into(),
+            ))
+        }
+        _ => {
+            return Err(Error::Usage(
+                "You cannot attach to a stopped container, start it first".into(),
+            ))
+        }
+    }
+    let stdin = rec.open_stdin && !a.no_stdin;
+    if stdin && rec.tty && !std::io::stdin().is_terminal() {
+        return Err(Error::Usage("the input device is not a TTY".into()));
+    }
+    let o = AttachOptions {
+        stdin,
+        tty: rec.tty,
+        start: false,
+        sig_proxy: a.stream.sig_proxy,
+        detach_keys: Some(keys),
+        stdin_once: false,
+    };
+    match attach(store, &id, &o)? {
+        Outcome::Exit(code) => Ok(code),
+        Outcome::Detached => {
+            eprintln!("read escape sequence");
+            Ok(1)
         }
     }
 }
@@ -136,9 +219,9 @@ pub fn poke_start(store: &Store, id: &str) -> Result<()> {
 
 /// The monitor hung up without an exit frame (it was killed): the exit
 /// file if it has one, else an error.
-fn gone(store: &Store, id: &str, error: Option<String>) -> Result<i32> {
+fn gone(store: &Store, id: &str, error: Option<String>) -> Result<Outcome> {
     if let Some(e) = status::exit_file(store, id) {
-        return Ok(e.exit_code);
+        return Ok(Outcome::Exit(e.exit_code));
     }
     Err(Error::Child(error.unwrap_or_else(|| {
         "the container's monitor went away (the container may still run: see nook ps -a)".into()

@@ -44,6 +44,9 @@ pub struct Record {
     /// `--strict-limits`: a limit that cannot be applied fails the start.
     #[serde(default)]
     pub strict_limits: bool,
+    /// `--restart` as given (docker's policy grammar; empty is "no").
+    #[serde(default)]
+    pub restart_policy: String,
 }
 
 pub fn containers_root(store: &Store) -> PathBuf {

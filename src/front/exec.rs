@@ -1,6 +1,9 @@
 //! `nook exec [-i] [-t] [-d] [-e] [-u] [-w] C CMD...`: the runtime library's
 //! exec into the running container (from the sealed copy of nook). Without
-//! `-i` the process's stdin is /dev/null; with `-d` all its stdio is.
+//! `-i` the process's stdin is /dev/null; with `-d` all its stdio is. With
+//! `-d -t` the terminal's master comes back on a console socket and is
+//! handed to the container's monitor (a HOLD frame), which drains it until
+//! the process closes its terminal, as docker's daemon does.
 
 use super::containers;
 use super::status;
@@ -9,7 +12,8 @@ use crate::container::exec::ExecOptions;
 use crate::error::{Error, Result};
 use crate::image::store::Store;
 use crate::spec::ExecOverrides;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 
 pub fn exec(store: &Store, a: &ExecArgs) -> Result<i32> {
@@ -39,7 +43,9 @@ pub fn exec(store: &Store, a: &ExecArgs) -> Result<i32> {
     for fd in quiet {
         crate::kernel::process::dup_onto(null.as_raw_fd(), *fd)?;
     }
+    let hold = (a.detach && a.tty).then(console_socket).transpose()?;
     let opts = ExecOptions {
+        console_socket: hold.as_ref().map(|h| h.0.clone()),
         overrides: ExecOverrides {
             args: a.command.clone(),
             terminal: a.tty,
@@ -51,7 +57,14 @@ pub fn exec(store: &Store, a: &ExecArgs) -> Result<i32> {
         detach: a.detach,
         ..Default::default()
     };
-    match crate::container::exec::exec(&containers::runtime(store), &id, &opts) {
+    let result = crate::container::exec::exec(&containers::runtime(store), &id, &opts);
+    if let Some((path, listener)) = hold {
+        let _ = std::fs::remove_file(&path);
+        if result.is_ok() {
+            hand_to_monitor(store, &id, &listener)?;
+        }
+    }
+    match result {
         Ok(code) => Ok(code),
         Err(e) => match super::run::describe_failure(&e) {
             (msg, 125) => Err(Error::Child(msg)),
@@ -61,6 +74,36 @@ pub fn exec(store: &Store, a: &ExecArgs) -> Result<i32> {
             }
         },
     }
+}
+
+/// A console socket for `exec -dt` (a short path: sun_path holds 108 bytes).
+fn console_socket() -> Result<(PathBuf, UnixListener)> {
+    let path = std::env::temp_dir().join(format!("nook-exec-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let l = UnixListener::bind(&path).map_err(|e| Error::io("bind", &path, e))?;
+    Ok((path, l))
+}
+
+/// The pty master the runtime sent on the console socket goes to the
+/// container's monitor, which keeps it open while the process runs.
+fn hand_to_monitor(store: &Store, id: &str, listener: &UnixListener) -> Result<()> {
+    let (conn, _) = listener
+        .accept()
+        .map_err(|e| Error::io("accept", "console socket", e))?;
+    let mut buf = [0u8; 4096];
+    let (_, master) = crate::kernel::fdpass::recv_fd(conn.as_fd(), &mut buf)?;
+    let master = master.ok_or_else(|| Error::Child("no terminal came back from exec".into()))?;
+    let dir = containers::dir(store, id);
+    let dir_fd = super::proto::open_dir(&dir)?;
+    let sock = UnixStream::connect(super::proto::socket_path(&dir_fd)).map_err(|e| {
+        Error::io(
+            "connect (the container's monitor holds exec -dt terminals)",
+            dir.join("attach.sock"),
+            e,
+        )
+    })?;
+    let frame = super::proto::encode(super::proto::HOLD, &[]);
+    crate::kernel::fdpass::send_fd(sock.as_fd(), &frame, master.as_raw_fd())
 }
 
 fn is_numeric(u: &str) -> bool {

@@ -42,6 +42,9 @@ pub fn container_json(store: &Store, rec: &Record) -> Value {
         }
     };
     let dir = containers::dir(store, &rec.id);
+    let policy = super::restart::Policy::parse(&rec.restart_policy, false)
+        .unwrap_or_default()
+        .name();
     json!({
         "Id": rec.id,
         "Created": rec.created,
@@ -51,7 +54,7 @@ pub fn container_json(store: &Store, rec: &Record) -> Value {
             "Status": l.phase.as_str(),
             "Running": l.phase == status::Phase::Running,
             "Paused": l.phase == status::Phase::Paused,
-            "Restarting": false,
+            "Restarting": l.phase == status::Phase::Restarting,
             "OOMKilled": false,
             "Dead": false,
             "Pid": l.pid,
@@ -63,9 +66,14 @@ pub fn container_json(store: &Store, rec: &Record) -> Value {
         "Image": rec.image_id,
         "LogPath": dir.join(super::logfile::LOG),
         "Name": format!("/{}", rec.name),
+        "RestartCount": super::restart::read(store, &rec.id).map_or(0, |r| r.restart_count),
         "Driver": if rec.overlay.is_some() { "overlay" } else { "copy" },
         "HostConfig": {
             "AutoRemove": rec.auto_remove,
+            "RestartPolicy": {
+                "Name": policy.0,
+                "MaximumRetryCount": policy.1,
+            },
             "LogConfig": {"Type": "json-file", "Config": {}},
             "NetworkMode": "private",
             "Extra": rec.host_config,

@@ -36,10 +36,17 @@ fn settle(store: &Store, id: &str) {
 pub fn stop_one(store: &Store, rec: &Record, sig: i32, secs: u32) -> Result<()> {
     let rt = containers::runtime(store);
     let id = &rec.id;
+    // No restart after this (docker's "manually stopped").
+    super::restart::mark_stopped(store, id);
     if !init_alive(store, id) {
+        // Waiting to restart: its monitor sees the mark and records the end.
+        if status::live_locked(store, id).phase == Phase::Restarting {
+            settle(store, id);
+        }
         return Ok(());
     }
     let _ = crate::container::kill(&rt, id, sig, false);
+    super::pause::thaw_if_paused(store, id);
     if !wait_until(Duration::from_secs(secs.into()), || !init_alive(store, id)) {
         let _ = crate::container::kill(&rt, id, libc::SIGKILL, true);
         if !wait_until(Duration::from_secs(10), || !init_alive(store, id)) {
@@ -74,6 +81,9 @@ pub fn kill(store: &Store, a: &KillArgs, out: &mut dyn Write) -> Result<()> {
             )));
         }
         crate::container::kill(&containers::runtime(store), &id, sig, false)?;
+        if sig == libc::SIGKILL {
+            super::pause::thaw_if_paused(store, &id);
+        }
         say(out, c)?;
     }
     Ok(())
@@ -101,6 +111,7 @@ fn start_one(store: &Store, id: &str, attach: bool) -> Result<bool> {
     let dir = containers::dir(store, id);
     let old = status::exit_file(store, id);
     let _ = std::fs::remove_file(dir.join(status::EXIT_FILE));
+    super::restart::clear(store, id);
     let ready = super::run::spawn_monitor(store, id, attach)?;
     if let Some(msg) = ready["error"].as_str() {
         let code = ready["code"].as_i64().unwrap_or(125) as i32;
@@ -117,6 +128,7 @@ pub fn start(store: &Store, a: &StartArgs, out: &mut dyn Write) -> Result<i32> {
             "you cannot start and attach multiple containers at once".into(),
         ));
     }
+    let keys = super::detach::parse(a.detach_keys.as_deref())?;
     for c in &a.containers {
         let id = containers::lookup(store, c)?;
         let attach = a.attach || a.interactive;
@@ -128,8 +140,14 @@ pub fn start(store: &Store, a: &StartArgs, out: &mut dyn Write) -> Result<i32> {
                 stdin: a.interactive,
                 tty: rec.tty,
                 start: started,
+                sig_proxy: true,
+                detach_keys: Some(keys),
+                stdin_once: true,
             };
-            return super::attach::attach(store, &id, &o);
+            return match super::attach::attach(store, &id, &o)? {
+                super::attach::Outcome::Exit(code) => Ok(code),
+                super::attach::Outcome::Detached => Ok(0),
+            };
         }
         say(out, c)?;
     }
@@ -160,11 +178,13 @@ pub fn rm(store: &Store, a: &RmArgs, out: &mut dyn Write) -> Result<()> {
                     rec.name
                 )));
             }
+            super::restart::mark_stopped(store, &id);
             let _ = crate::container::kill(&containers::runtime(store), &id, libc::SIGKILL, true);
+            super::pause::thaw_if_paused(store, &id);
             wait_until(Duration::from_secs(10), || !init_alive(store, &id));
             settle(store, &id);
         }
-        remove_files(store, &rec)?;
+        remove_files(store, &rec, a.volumes)?;
         drop(lock);
         say(out, c)?;
     }
@@ -216,7 +236,7 @@ pub fn prune(store: &Store, out: &mut dyn Write) -> Result<()> {
         }
         let rec = containers::read_record(store, &id)?;
         let size = super::inspect::dir_size(&containers::dir(store, &id).join("snapshot/upper"));
-        remove_files(store, &rec)?;
+        remove_files(store, &rec, false)?;
         space += size;
         deleted.push(id);
     }

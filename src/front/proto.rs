@@ -17,6 +17,9 @@ pub const STDIN: u8 = 0x11;
 pub const STDIN_EOF: u8 = 0x12;
 pub const RESIZE: u8 = 0x13;
 pub const SIGNAL: u8 = 0x14;
+/// `exec -dt`: hold the pty master sent with this frame (SCM_RIGHTS) and
+/// drain it until the exec'd process has closed its terminal.
+pub const HOLD: u8 = 0x15;
 pub const STDOUT: u8 = 1;
 pub const STDERR: u8 = 2;
 pub const EXIT: u8 = 3;

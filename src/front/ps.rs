@@ -2,11 +2,13 @@
 //! PORTS, NAMES[, SIZE]), `-q`, `--no-trunc`, `--format json`.
 
 use super::containers::{self, Record};
+use super::ps_format::{default_table, header, render, Filters, Format, Piece, Subject};
 use super::status::{self, Live};
 use crate::cli::front_ctr::PsArgs;
 use crate::error::{Error, Result};
 use crate::image::store::Store;
 use crate::image::{table::human_size, time};
+use serde_json::{Map, Value};
 use std::io::Write;
 
 /// docker's COMMAND cell: the command line, cut to 20 characters with "…", quoted.
@@ -28,7 +30,7 @@ pub fn columns(rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..n)
         .map(|i| {
             rows.iter()
-                .map(|r| r[i].chars().count() + 3)
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()) + 3)
                 .max()
                 .unwrap_or(0)
                 .max(10)
@@ -38,7 +40,7 @@ pub fn columns(rows: &[Vec<String>]) -> String {
     for r in rows {
         let mut line = String::new();
         for (i, cell) in r.iter().enumerate() {
-            if i + 1 == n {
+            if i + 1 >= n {
                 line.push_str(cell);
             } else {
                 line.push_str(&format!("{cell:<w$}", w = widths[i]));
@@ -63,93 +65,108 @@ fn size_cell(store: &Store, rec: &Record) -> String {
     )
 }
 
-pub fn ps(store: &Store, a: &PsArgs, out: &mut dyn Write) -> Result<()> {
-    let now = time::now() as i64;
+/// docker's JSON object for one container (also the template's fields).
+fn fields(
+    store: &Store,
+    r: &Record,
+    l: &Live,
+    a: &PsArgs,
+    size: bool,
+    now: i64,
+) -> Map<String, Value> {
+    let created = time::parse_rfc3339(&r.created).unwrap_or(now);
+    let id = if a.no_trunc { &r.id[..] } else { &r.id[..12] };
+    let v = serde_json::json!({
+        "Command": command_cell(&r.args, a.no_trunc),
+        "CreatedAt": format!("{} +0000 UTC", time::rfc3339(created as u64).replace('T', " ").trim_end_matches('Z')),
+        "ID": id,
+        "Image": r.image,
+        "Labels": "",
+        "LocalVolumes": super::volume::mounted_by(store, &r.id).len().to_string(),
+        "Mounts": "",
+        "Names": r.name,
+        "Networks": "",
+        "Ports": "",
+        "RunningFor": time::ago(created, now),
+        "Size": if size { size_cell(store, r) } else { "0B".into() },
+        "State": l.phase.as_str(),
+        "Status": status::status_text(l, now),
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// The containers `ps` lists, newest first: running ones (every one with
+/// `-a`, a status filter, `--last` or `-l`), filtered, at most `--last`.
+fn select(store: &Store, a: &PsArgs, filters: &Filters) -> Vec<(Record, Live)> {
+    let last = if a.latest {
+        Some(1)
+    } else {
+        a.last.filter(|n| *n > 0)
+    };
+    let all = a.all || filters.implies_all() || last.is_some();
     let mut found: Vec<(Record, Live)> = containers::ids(store)
         .into_iter()
         .rev()
         .filter_map(|id| {
-            Some((
-                containers::read_record(store, &id).ok()?,
-                status::live(store, &id),
-            ))
+            let rec = containers::read_record(store, &id).ok()?;
+            let live = status::live(store, &id);
+            let subject = Subject {
+                id: &rec.id,
+                name: &rec.name,
+                image: &rec.image,
+                image_id: &rec.image_id,
+                live: &live,
+            };
+            (filters.matches(&subject) && (all || live.running())).then_some((rec, live))
         })
-        .filter(|(_, l)| a.all || l.running())
+        .filter(|(r, _)| containers::dir(store, &r.id).is_dir())
         .collect();
-    found.retain(|(r, _)| containers::dir(store, &r.id).is_dir());
-    let short = |id: &str| {
-        if a.no_trunc {
-            id.to_string()
-        } else {
-            id[..12].to_string()
-        }
-    };
+    if let Some(n) = last {
+        found.truncate(n as usize);
+    }
+    found
+}
+
+pub fn ps(store: &Store, a: &PsArgs, out: &mut dyn Write) -> Result<()> {
+    let now = time::now() as i64;
+    let format = Format::parse(a.format.as_deref())?;
+    let filters = Filters::parse(&a.filter)?;
+    let found = select(store, a, &filters);
+    let size = a.size || format.wants("Size");
     let mut text = String::new();
     if a.quiet {
-        found
-            .iter()
-            .for_each(|(r, _)| text.push_str(&format!("{}\n", short(&r.id))));
-    } else if a.format.as_deref() == Some("json") {
-        for (r, l) in &found {
-            let created = time::parse_rfc3339(&r.created).unwrap_or(now);
-            let v = serde_json::json!({
-                "Command": command_cell(&r.args, a.no_trunc),
-                "CreatedAt": format!("{} +0000 UTC", time::rfc3339(created as u64).replace('T', " ").trim_end_matches('Z')),
-                "ID": short(&r.id),
-                "Image": r.image,
-                "Labels": "",
-                "LocalVolumes": "0",
-                "Mounts": "",
-                "Names": r.name,
-                "Networks": "",
-                "Ports": "",
-                "RunningFor": time::ago(created, now),
-                "Size": if a.size { size_cell(store, r) } else { "0B".into() },
-                "State": l.phase.as_str(),
-                "Status": status::status_text(l, now),
-            });
-            text.push_str(&format!("{v}\n"));
+        for (r, _) in &found {
+            let id = if a.no_trunc { &r.id[..] } else { &r.id[..12] };
+            text.push_str(&format!("{id}\n"));
         }
-    } else if let Some(f) = &a.format {
-        return Err(Error::Usage(format!(
-            "--format {f:?}: only json is supported"
-        )));
     } else {
-        let mut rows = vec![[
-            "CONTAINER ID",
-            "IMAGE",
-            "COMMAND",
-            "CREATED",
-            "STATUS",
-            "PORTS",
-            "NAMES",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()];
-        if a.size {
-            rows[0].push("SIZE".into());
+        let rows = found.iter().map(|(r, l)| fields(store, r, l, a, size, now));
+        match &format {
+            Format::Json => rows.for_each(|m| text.push_str(&format!("{}\n", Value::Object(m)))),
+            Format::Template {
+                table: false,
+                pieces,
+            } => rows.for_each(|m| text.push_str(&format!("{}\n", render(pieces, &m)))),
+            Format::Template {
+                table: true,
+                pieces,
+            } => text = table(pieces, rows),
+            Format::Table => text = table(&default_table(a.size), rows),
         }
-        for (r, l) in &found {
-            let created = time::parse_rfc3339(&r.created).unwrap_or(now);
-            let mut row = vec![
-                short(&r.id),
-                r.image.clone(),
-                command_cell(&r.args, a.no_trunc),
-                time::ago(created, now),
-                status::status_text(l, now),
-                String::new(),
-                r.name.clone(),
-            ];
-            if a.size {
-                row.push(size_cell(store, r));
-            }
-            rows.push(row);
-        }
-        text = columns(&rows);
     }
     out.write_all(text.as_bytes())
         .map_err(|e| Error::io("write", "stdout", e))
+}
+
+/// Tab-separated cells aligned under their headers (docker's tabwriter).
+fn table(pieces: &[Piece], rows: impl Iterator<Item = Map<String, Value>>) -> String {
+    let split = |line: String| line.split('\t').map(str::to_string).collect::<Vec<_>>();
+    let mut cells = vec![split(header(pieces))];
+    cells.extend(rows.map(|m| split(render(pieces, &m))));
+    columns(&cells)
 }
 
 #[cfg(test)]

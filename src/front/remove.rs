@@ -11,9 +11,16 @@ use nix::sys::signal::Signal;
 use std::time::{Duration, Instant};
 
 /// Remove everything of a container whose init is dead (or is to be killed
-/// with it). Call with the container's lock held.
-pub fn remove_files(store: &Store, rec: &Record) -> Result<()> {
+/// with it); with `volumes`, its anonymous volumes too (docker's `rm -v`,
+/// and `--rm`) unless another container mounts them. Call with the
+/// container's lock held.
+pub fn remove_files(store: &Store, rec: &Record, volumes: bool) -> Result<()> {
     let id = &rec.id;
+    let anonymous = if volumes {
+        super::volume::anonymous_of(store, id)
+    } else {
+        Vec::new()
+    };
     match crate::container::delete(&containers::runtime(store), id, true) {
         Ok(()) | Err(Error::NotFound(_)) => {}
         Err(e) => return Err(e),
@@ -37,7 +44,8 @@ pub fn remove_files(store: &Store, rec: &Record) -> Result<()> {
         Err(_) => crate::image::remove_all(&snap)?,
     }
     containers::release_name(store, &rec.name, id);
-    crate::image::remove_all(&dir)
+    crate::image::remove_all(&dir)?;
+    super::volume::remove_unused(store, &anonymous)
 }
 
 /// Wait until `cond` holds or `limit` passes; true if it held.

@@ -32,6 +32,11 @@ pub struct RunOptions {
     pub keep_id: bool,
     /// The configuration flags, checked (mounts, security, limits).
     pub config: super::bundle::Settings,
+    /// docker's `--sig-proxy` (default true) and `--detach-keys` (parsed).
+    pub sig_proxy: bool,
+    pub detach_keys: Vec<u8>,
+    /// `--restart` (checked, and refused with `--rm`).
+    pub restart: super::restart::Policy,
 }
 
 /// Run a container; returns the exit status to use.
@@ -59,15 +64,19 @@ pub fn run(store: &Store, opts: &RunOptions) -> Result<i32> {
         println!("{id}");
         return Ok(0);
     }
-    super::attach::attach(
-        store,
-        &id,
-        &super::attach::AttachOptions {
-            stdin: opts.interactive,
-            tty: opts.process.tty,
-            start: true,
-        },
-    )
+    let o = super::attach::AttachOptions {
+        stdin: opts.interactive,
+        tty: opts.process.tty,
+        start: true,
+        sig_proxy: opts.sig_proxy,
+        detach_keys: Some(opts.detach_keys.clone()),
+        stdin_once: true,
+    };
+    // Detached with the keys: docker's `run` says nothing and exits 0.
+    match super::attach::attach(store, &id, &o)? {
+        super::attach::Outcome::Exit(code) => Ok(code),
+        super::attach::Outcome::Detached => Ok(0),
+    }
 }
 
 /// `nook create`: everything but the monitor; the container is "Created".
@@ -168,6 +177,7 @@ fn prepare(
     rec.tty = opts.process.tty;
     rec.open_stdin = opts.interactive;
     rec.auto_remove = opts.rm;
+    rec.restart_policy = opts.restart.to_spec();
     rec.stop_signal = opts.stop_signal.clone().unwrap_or_else(|| "SIGTERM".into());
     rec.stop_timeout = opts.stop_timeout;
     rec.rootfs = snap.rootfs().to_path_buf();
@@ -178,7 +188,7 @@ fn prepare(
 
 /// Undo `create` after a failure: snapshot, name, directory.
 fn discard(store: &Store, rec: &Record) {
-    let _ = super::remove::remove_files(store, rec);
+    let _ = super::remove::remove_files(store, rec, true);
     let _ = std::fs::remove_dir_all(containers::dir(store, &rec.id));
     containers::release_name(store, &rec.name, &rec.id);
 }

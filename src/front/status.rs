@@ -9,6 +9,7 @@
 //! | absent    | created                | any     | created                     |
 //! | absent    | stopped                | alive   | running (it is finishing)   |
 //! | absent    | stopped                | dead    | exited (255), reconciled    |
+//! | absent    | none (restart.json)    | alive   | restarting (`--restart`)    |
 //! | absent    | none                   | any     | created                     |
 //!
 //! "Reconciled": the first command that sees a dead init and no monitor
@@ -51,6 +52,8 @@ pub enum Phase {
     Created,
     Running,
     Paused,
+    /// Ended; its monitor waits to restart it (`--restart`).
+    Restarting,
     Exited,
 }
 
@@ -60,6 +63,7 @@ impl Phase {
             Phase::Created => "created",
             Phase::Running => "running",
             Phase::Paused => "paused",
+            Phase::Restarting => "restarting",
             Phase::Exited => "exited",
         }
     }
@@ -77,7 +81,10 @@ pub struct Live {
 
 impl Live {
     pub fn running(&self) -> bool {
-        matches!(self.phase, Phase::Running | Phase::Paused)
+        matches!(
+            self.phase,
+            Phase::Running | Phase::Paused | Phase::Restarting
+        )
     }
 }
 
@@ -149,6 +156,13 @@ fn derive(store: &Store, id: &str, settle: bool) -> Live {
             l.pid = pid;
         }
         Some((s, _)) if s == "stopped" && monitor.is_some() => l.phase = Phase::Running,
+        None if monitor.is_some() => {
+            if let Some(r) = super::restart::read(store, id).filter(|r| r.restarting) {
+                l.phase = Phase::Restarting;
+                l.exit_code = r.exit_code;
+                l.finished_at = r.finished_at;
+            }
+        }
         Some((s, _)) if s == "stopped" => {
             if settle {
                 let _ = reconcile(store, id);
@@ -208,6 +222,7 @@ pub fn status_text(l: &Live, now: i64) -> String {
             since(&l.started_at).trim_end_matches(" ago")
         ),
         Phase::Exited => format!("Exited ({}) {}", l.exit_code, since(&l.finished_at)),
+        Phase::Restarting => format!("Restarting ({}) {}", l.exit_code, since(&l.finished_at)),
     }
 }
 
@@ -238,6 +253,10 @@ mod tests {
         assert_eq!(
             status_text(&live(Phase::Exited, 137), now),
             "Exited (137) 3 minutes ago"
+        );
+        assert_eq!(
+            status_text(&live(Phase::Restarting, 1), now),
+            "Restarting (1) 3 minutes ago"
         );
     }
 }

@@ -142,20 +142,53 @@ fn in_use(store_root: &Path, root: &Path) -> Vec<String> {
         .flatten()
         .flatten()
     {
-        let Ok(text) = std::fs::read(e.path().join("config.json")) else {
-            continue;
-        };
-        let Ok(cfg) = serde_json::from_slice::<Value>(&text) else {
-            continue;
-        };
-        for m in cfg["mounts"].as_array().into_iter().flatten() {
-            let src = Path::new(m["source"].as_str().unwrap_or(""));
-            if let Ok(rest) = src.strip_prefix(root) {
-                used.extend(rest.iter().next().map(|n| n.to_string_lossy().into_owned()));
-            }
-        }
+        used.extend(mounted(&e.path().join("config.json"), root));
     }
     used
+}
+
+/// The volumes (under `root`) that the OCI config at `cfg` mounts.
+fn mounted(cfg: &Path, root: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    let Ok(text) = std::fs::read(cfg) else {
+        return names;
+    };
+    let Ok(cfg) = serde_json::from_slice::<Value>(&text) else {
+        return names;
+    };
+    for m in cfg["mounts"].as_array().into_iter().flatten() {
+        let src = Path::new(m["source"].as_str().unwrap_or(""));
+        if let Ok(rest) = src.strip_prefix(root) {
+            names.extend(rest.iter().next().map(|n| n.to_string_lossy().into_owned()));
+        }
+    }
+    names
+}
+
+/// The volumes a container's config mounts.
+pub fn mounted_by(store: &crate::image::store::Store, id: &str) -> Vec<String> {
+    let cfg = crate::front::containers::dir(store, id).join("config.json");
+    mounted(&cfg, &root(store))
+}
+
+/// The anonymous volumes a container's config mounts.
+pub fn anonymous_of(store: &crate::image::store::Store, id: &str) -> Vec<String> {
+    let root = root(store);
+    mounted_by(store, id)
+        .into_iter()
+        .filter(|n| meta(&root, n)["Anonymous"] == true)
+        .collect()
+}
+
+/// Remove these volumes, except those a container still mounts.
+pub fn remove_unused(store: &crate::image::store::Store, names: &[String]) -> Result<()> {
+    let root = root(store);
+    let used = in_use(store.root(), &root);
+    for n in names.iter().filter(|n| !used.contains(n)) {
+        let dir = root.join(n);
+        std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", dir, e))?;
+    }
+    Ok(())
 }
 
 fn remove(root: &Path, store_root: &Path, name: &str, force: bool) -> Result<()> {

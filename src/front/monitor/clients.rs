@@ -6,7 +6,7 @@ use crate::front::proto::{self, MAX_FRAME};
 use crate::kernel::process;
 use nix::sys::signal::Signal;
 use std::io::Write;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
@@ -15,6 +15,8 @@ pub(super) struct Client {
     pub(super) buf: Vec<u8>,
     pub(super) hello: bool,
     pub(super) stdin: bool,
+    /// Its stdin's end is the container's (`run -i`; not `attach`).
+    pub(super) stdin_once: bool,
 }
 
 impl Monitor<'_> {
@@ -26,6 +28,7 @@ impl Monitor<'_> {
                 buf: Vec::new(),
                 hello: false,
                 stdin: false,
+                stdin_once: true,
             });
         }
     }
@@ -33,15 +36,19 @@ impl Monitor<'_> {
     /// Read and act on a client's frames; false when it has gone.
     pub(super) fn read_client(&mut self, i: usize) -> bool {
         let mut buf = [0u8; 16 * 1024];
-        let n = match nix::sys::socket::recv(
-            self.clients[i].sock.as_raw_fd(),
-            &mut buf,
-            nix::sys::socket::MsgFlags::MSG_DONTWAIT,
-        ) {
-            Ok(0) => return false,
-            Ok(n) => n,
-            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => return true,
-            Err(_) => return false,
+        // recvmsg: an `exec -dt` client sends a pty master with its HOLD frame.
+        let n = match crate::kernel::fdpass::recv_fd(self.clients[i].sock.as_fd(), &mut buf) {
+            Ok((0, _)) => return false,
+            Ok((n, fd)) => {
+                self.held.extend(fd);
+                n
+            }
+            Err(e) => {
+                return matches!(
+                    e.errno(),
+                    Some(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR)
+                )
+            }
         };
         self.clients[i].buf.extend_from_slice(&buf[..n]);
         if self.clients[i].buf.len() > MAX_FRAME + 5 {
@@ -60,6 +67,7 @@ impl Monitor<'_> {
                 let v: serde_json::Value = serde_json::from_slice(payload).unwrap_or_default();
                 self.clients[i].hello = true;
                 self.clients[i].stdin = v["stdin"] == true;
+                self.clients[i].stdin_once = v["stdinOnce"] != false;
                 if v["start"] == true && !self.started && self.status.is_none() {
                     if let Err(e) = self.start() {
                         self.error = e.one_line();
@@ -81,7 +89,9 @@ impl Monitor<'_> {
                     }
                 }
             }
-            proto::STDIN_EOF if self.master.is_none() => self.stdin = None,
+            proto::STDIN_EOF if self.master.is_none() && self.clients[i].stdin_once => {
+                self.stdin = None
+            }
             proto::RESIZE => {
                 if let (Some(m), [r0, r1, c0, c1, ..]) = (&self.master, payload) {
                     let rows = u16::from_be_bytes([*r0, *r1]);
@@ -98,11 +108,12 @@ impl Monitor<'_> {
         }
     }
 
-    /// A client went away: with `-i` and no terminal, its stdin was the
-    /// container's (docker's StdinOnce), so the container sees end of input.
+    /// A client went away: with `run -i` and no terminal, its stdin was the
+    /// container's (docker's StdinOnce), so the container sees end of input
+    /// (not for `nook attach`, which says `stdinOnce: false`).
     pub(super) fn drop_client(&mut self, i: usize) {
         let c = self.clients.remove(i);
-        if c.stdin && self.master.is_none() {
+        if c.stdin && c.stdin_once && self.master.is_none() {
             self.stdin = None;
         }
     }

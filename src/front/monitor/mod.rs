@@ -16,6 +16,7 @@
 //!    the runtime's state deleted (cgroup too), `--rm` removal, EXIT frames.
 
 mod clients;
+mod restart;
 mod setup;
 
 use super::containers::{self, Record};
@@ -107,12 +108,29 @@ struct Monitor<'a> {
     stdin: Option<OwnedFd>,
     master: Option<OwnedFd>,
     log: LogWriter,
+    /// `exec -dt` terminals: drained (output discarded, as docker) until closed.
+    held: Vec<OwnedFd>,
     status: Option<i32>,
     error: String,
+    /// `--restart`: restarts so far, the backoff step, this run's start.
+    restarts: u32,
+    backoff: u32,
+    run_since: Instant,
 }
 
 impl<'a> Monitor<'a> {
     fn serve(&mut self) {
+        loop {
+            self.serve_run();
+            if !self.restart_wanted() || !self.restart() {
+                break;
+            }
+        }
+        self.finish();
+    }
+
+    /// Until this run of the container has ended and its output is read.
+    fn serve_run(&mut self) {
         let mut drained_at: Option<Instant> = None;
         loop {
             self.reap();
@@ -120,18 +138,19 @@ impl<'a> Monitor<'a> {
                 && (self.outputs.is_empty()
                     || drained_at.is_some_and(|t| t.elapsed() > Duration::from_secs(2)))
             {
-                break;
+                return;
             }
             if self.status.is_some() && drained_at.is_none() {
                 drained_at = Some(Instant::now());
             }
             self.poll_once();
         }
-        self.finish();
     }
 
     fn poll_once(&mut self) {
         let n_out = self.outputs.len();
+        // Clients and held terminals may be added below: index what was polled.
+        let (n_cl, n_held) = (self.clients.len(), self.held.len());
         let mut fds = vec![
             PollFd::new(self.sfd.as_fd(), PollFlags::POLLIN),
             PollFd::new(self.listener.as_fd(), PollFlags::POLLIN),
@@ -145,6 +164,11 @@ impl<'a> Monitor<'a> {
             self.clients
                 .iter()
                 .map(|c| PollFd::new(c.sock.as_fd(), PollFlags::POLLIN)),
+        );
+        fds.extend(
+            self.held
+                .iter()
+                .map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN)),
         );
         let timeout = if self.status.is_some() {
             PollTimeout::from(100u16)
@@ -174,10 +198,25 @@ impl<'a> Monitor<'a> {
             }
         }
         let mut gone = Vec::new();
-        for i in 0..self.clients.len().min(ready.len() - 2 - n_out) {
+        for i in 0..n_cl {
             if ready[2 + n_out + i] && !self.read_client(i) {
                 gone.push(i);
             }
+        }
+        let mut drained = Vec::new();
+        for (j, fd) in self.held.iter().enumerate().take(n_held) {
+            let mut buf = [0u8; 4096];
+            if ready[2 + n_out + n_cl + j]
+                && !matches!(
+                    nix::unistd::read(fd.as_fd(), &mut buf),
+                    Ok(1..) | Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR)
+                )
+            {
+                drained.push(j);
+            }
+        }
+        for j in drained.into_iter().rev() {
+            self.held.remove(j);
         }
         for i in closed.into_iter().rev() {
             self.outputs.remove(i);
@@ -229,6 +268,7 @@ impl<'a> Monitor<'a> {
         let code = self.status.unwrap_or(status::UNKNOWN_EXIT);
         let id = self.rec.id.clone();
         let _ = status::write_exit(self.store, &id, code, &self.started_at, &self.error);
+        self.end_restarting();
         let _ = crate::container::delete(&containers::runtime(self.store), &id, true);
         let exit = proto::encode(proto::EXIT, &proto::i32_payload(code));
         let tell = |clients: &mut Vec<Client>| {
@@ -244,14 +284,14 @@ impl<'a> Monitor<'a> {
         // if someone holds the lock (rm -f, say), tell first and wait for it.
         match containers::try_lock(self.store, &id) {
             Some(lock) => {
-                let _ = super::remove::remove_files(self.store, &self.rec);
+                let _ = super::remove::remove_files(self.store, &self.rec, true);
                 drop(lock);
                 tell(&mut self.clients);
             }
             None => {
                 tell(&mut self.clients);
                 if let Ok(_lock) = containers::lock(self.store, &id) {
-                    let _ = super::remove::remove_files(self.store, &self.rec);
+                    let _ = super::remove::remove_files(self.store, &self.rec, true);
                 }
             }
         }

@@ -76,8 +76,12 @@ impl<'a> Monitor<'a> {
             stdin: None,
             master: None,
             log,
+            held: Vec::new(),
             status: None,
             error: String::new(),
+            restarts: 0,
+            backoff: 0,
+            run_since: Instant::now(),
         };
         m.create()?;
         if !attach {
@@ -91,7 +95,7 @@ impl<'a> Monitor<'a> {
     }
 
     /// The sealed helper creates the container; we keep our ends of its stdio.
-    fn create(&mut self) -> Result<(), SetupError> {
+    pub(super) fn create(&mut self) -> Result<(), SetupError> {
         let pipe = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).sys("pipe2", "stdio");
         let exe =
             std::env::current_exe().map_err(|e| fail(Error::io("resolve", "/proc/self/exe", e)))?;
