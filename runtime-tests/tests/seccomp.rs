@@ -300,3 +300,40 @@ fn filter_flags() {
         "{out}"
     );
 }
+
+/// A compiled program is kept under the state root (`.seccomp-cache/`) and
+/// used by the next create of the same profile: proven by replacing the cached
+/// program with "allow everything", which the next container then runs under.
+/// A damaged entry is only a miss.
+#[test]
+fn compiled_programs_are_cached_per_profile() {
+    if runtime_tests::is_runc() {
+        runtime_tests::skip!("a nook-runtime cache");
+    }
+    let rt = Runtime::under_test();
+    let profile = on_getppid("SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", Some(1), json!(null));
+    let first = seen_under(&rt, &profile, &|_| {}, &["syscall", GETPPID]);
+    assert_eq!(answer(&first)["errno"], "EPERM", "{first:?}");
+    let cache = rt.root().join(".seccomp-cache");
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap_or_else(|e| panic!("{}: {e}", cache.display()))
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(entries.len(), 1, "one entry for one profile: {entries:?}");
+    // SECCOMP_RET_ALLOW as the whole program.
+    std::fs::write(&entries[0], [0x06u8, 0, 0, 0, 0, 0, 0xff, 0x7f]).unwrap();
+    let cached = seen_under(&rt, &profile, &|_| {}, &["syscall", GETPPID]);
+    assert_eq!(
+        answer(&cached)["errno"],
+        Value::Null,
+        "the cached program ran: {cached:?}"
+    );
+    std::fs::write(&entries[0], [1u8, 2, 3]).unwrap();
+    let damaged = seen_under(&rt, &profile, &|_| {}, &["syscall", GETPPID]);
+    assert_eq!(
+        answer(&damaged)["errno"],
+        "EPERM",
+        "a damaged entry is recompiled: {damaged:?}"
+    );
+}

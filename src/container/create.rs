@@ -56,13 +56,15 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
         super::notify::add_to_spec(&mut spec, &state_dir)?;
     }
     let host = Host::detect();
-    let plan = Plan::build(
+    let plan = super::seccomp_cache::build_plan(
+        &store.root,
         id,
         &bundle,
         &spec,
         &host,
-        &LaunchOptions {
+        LaunchOptions {
             no_pivot: opts.no_pivot,
+            ..Default::default()
         },
     )?;
     if !plan.rootfs.is_dir() {

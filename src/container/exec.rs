@@ -9,7 +9,7 @@ use crate::error::{Error, Result, SysResult};
 use crate::host::Host;
 use crate::kernel::process;
 use crate::launch;
-use crate::plan::{LaunchOptions, Plan};
+use crate::plan::LaunchOptions;
 use crate::spec::ExecOverrides;
 use std::path::PathBuf;
 
@@ -67,7 +67,14 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
     };
     spec.set_process(Some(process));
     let host = Host::detect();
-    let plan = Plan::build(id, &saved.bundle, &spec, &host, &LaunchOptions::default())?;
+    let plan = super::seccomp_cache::build_plan(
+        &store.root,
+        id,
+        &saved.bundle,
+        &spec,
+        &host,
+        LaunchOptions::default(),
+    )?;
     let keep_console = plan.process.terminal && opts.console_socket.is_none();
     if keep_console && opts.detach {
         return Err(Error::Usage(

@@ -71,6 +71,9 @@ pub struct CgroupPlan {
 #[derive(Debug, Clone, Default)]
 pub struct LaunchOptions {
     pub no_pivot: bool,
+    /// The seccomp program for `linux.seccomp`, compiled earlier for this very
+    /// profile (container/seccomp_cache.rs): used instead of compiling again.
+    pub seccomp_program: Option<Vec<seccomp::Insn>>,
 }
 
 impl Plan {
@@ -147,7 +150,11 @@ impl Plan {
         let mut not_applied = Vec::new();
         let cgroup = plan_cgroup(id, linux, host, &devices)?;
         let seccomp = match linux.seccomp() {
-            Some(s) => Some(seccomp::plan(s, &mut not_applied)?),
+            Some(s) => Some(seccomp::plan_with(
+                s,
+                &mut not_applied,
+                opts.seccomp_program.clone(),
+            )?),
             None => None,
         };
         let process = process::plan(spec, &mut not_applied)?;

@@ -131,6 +131,17 @@ fn rules(s: &LinuxSyscall, i: usize, abis: &[Abi], notes: &mut Vec<String>) -> R
 
 /// Plain data and the compiled program for `linux.seccomp`.
 pub fn plan(s: &LinuxSeccomp, notes: &mut Vec<String>) -> Result<SeccompPlan> {
+    plan_with(s, notes, None)
+}
+
+/// [`plan`], with the program already compiled for this profile (a cache hit):
+/// the rules are still checked and converted (their notes are the plan's), the
+/// compile is skipped.
+pub fn plan_with(
+    s: &LinuxSeccomp,
+    notes: &mut Vec<String>,
+    compiled: Option<Vec<super::Insn>>,
+) -> Result<SeccompPlan> {
     let default_action = action(
         s.default_action(),
         s.default_errno_ret(),
@@ -178,7 +189,10 @@ pub fn plan(s: &LinuxSeccomp, notes: &mut Vec<String>) -> Result<SeccompPlan> {
             "{FIELD}.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: not applied: no syscall has SCMP_ACT_NOTIFY"
         ));
     }
-    let program = super::compile(default_action, &abis, &listed_abis, &rule_list)?;
+    let program = match compiled {
+        Some(p) => p,
+        None => super::compile(default_action, &abis, &listed_abis, &rule_list)?,
+    };
     Ok(SeccompPlan {
         default_action,
         abis,

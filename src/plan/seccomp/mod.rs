@@ -20,7 +20,7 @@ mod table;
 mod tests;
 
 pub use bpf::{compile, Insn, BPF_MAXINSNS};
-pub use convert::plan;
+pub use convert::{plan, plan_with};
 pub use default::default_profile;
 pub use table::{lookup, names};
 
