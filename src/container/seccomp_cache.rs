@@ -1,26 +1,23 @@
 //! Compiled seccomp programs kept between commands: `<root>/.seccomp-cache/<key>`,
 //! the program's instructions as 8-byte little-endian records. The key is a
-//! sha256 of the profile (`linux.seccomp` as JSON) and of this binary's size and
-//! mtime, so a rebuilt runtime never reads what an older one compiled. A miss,
+//! sha256 of the profile (`linux.seccomp` as JSON) and of the seccomp compiler's
+//! source (build.rs), so a program is never reused by other compiler code. A miss,
 //! a short or unreadable file, or a write that fails only costs a compile.
 
 use crate::plan::seccomp::Insn;
 use oci_spec::runtime::LinuxSeccomp;
 use sha2::{Digest, Sha256};
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 const DIR: &str = ".seccomp-cache";
 
 /// The cache entry for `profile` under the state root `root`.
 pub fn entry(root: &Path, profile: &LinuxSeccomp) -> Option<PathBuf> {
-    let exe = std::fs::metadata("/proc/self/exe").ok()?;
     let mut h = Sha256::new();
     h.update(b"nook seccomp program v1\0");
-    h.update(exe.size().to_le_bytes());
-    h.update(exe.mtime().to_le_bytes());
-    h.update(exe.mtime_nsec().to_le_bytes());
+    h.update(env!("NOOK_SECCOMP_SOURCE").as_bytes());
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
     h.update(serde_json::to_vec(profile).ok()?);
     let key: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Some(root.join(DIR).join(key))
