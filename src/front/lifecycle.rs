@@ -52,6 +52,31 @@ pub fn stop_one(store: &Store, rec: &Record, sig: i32, secs: u32) -> Result<()> 
     Ok(())
 }
 
+/// Rootless, before `rm -f` (`sig` None: SIGKILL now) or `restart` runs again
+/// in a fresh user namespace (src/userns.rs): that namespace has no rights over
+/// the processes of a container another `nook` made (one running as a
+/// subordinate id may not be signalled from it), so running containers are
+/// stopped here, by the user who owns their namespaces. A name that is not
+/// found is left for the command itself to report.
+pub fn stop_before_userns(store: &Store, names: &[String], a: Option<&StopArgs>) {
+    for c in names {
+        let Ok(id) = containers::lookup(store, c) else {
+            continue;
+        };
+        let Ok(rec) = containers::read_record(store, &id) else {
+            continue;
+        };
+        let (sig, secs) = match a {
+            None => (libc::SIGKILL, 0),
+            Some(a) => match signal(a.signal.as_deref().unwrap_or(&rec.stop_signal)) {
+                Ok(sig) => (sig, a.time.or(rec.stop_timeout).unwrap_or(10)),
+                Err(_) => continue,
+            },
+        };
+        let _ = stop_one(store, &rec, sig, secs);
+    }
+}
+
 pub fn stop(store: &Store, a: &StopArgs, out: &mut dyn Write) -> Result<()> {
     for c in &a.containers {
         let id = containers::lookup(store, c)?;
