@@ -83,7 +83,10 @@ fn stop_before_userns(cli: &Cli) {
         _ => return,
     };
     if let Ok(store) = cmd::open_store(cli.root.as_deref()) {
-        lifecycle::stop_before_userns(&store, names, a);
+        let found = lifecycle::stop_before_userns(&store, names, a);
+        if a.is_none() {
+            std::env::set_var(lifecycle::FOUND, found.join("\n"));
+        }
     }
 }
 
