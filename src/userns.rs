@@ -18,7 +18,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
-use crate::error::{Error, Result, SysResult};
+use crate::error::{Context, Error, Result, SysResult};
 use crate::kernel::{idmap, namespace};
 use crate::plan::{IdMap, IdMaps, MapWriter};
 use crate::subid::{Delegation, Kind};
@@ -154,20 +154,55 @@ pub fn run_inside() -> Result<i32> {
         nix::unistd::write(&go_w, b"g").sys("write", "userns sync")?;
     }
     drop(go_w);
+    let sfd = nix::sys::signalfd::SignalFd::new(&sigs).sys("signalfd", "nook")?;
     loop {
         if let Some(st) = child.try_wait().map_err(|e| Error::io("wait", &exe, e))? {
             use std::os::unix::process::ExitStatusExt;
             return Ok(st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0)));
         }
-        match sigs.wait() {
-            // A terminal sends SIGINT and SIGQUIT to the whole process group, the
-            // child included: passing them on would deliver them twice.
-            Ok(Signal::SIGCHLD | Signal::SIGINT | Signal::SIGQUIT) | Err(_) => {}
-            Ok(s) => {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), s);
-            }
+        let Ok(Some(info)) = sfd.read_signal() else {
+            continue;
+        };
+        if let Some(s) = to_forward(info.ssi_signo, info.ssi_code) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), s);
         }
     }
+}
+
+/// The signal to pass on to the child, if any. A terminal sends SIGINT and
+/// SIGQUIT to the whole process group, the child included (code SI_KERNEL):
+/// passing those on would deliver them twice. Sent by kill(2) (SI_USER, e.g.
+/// to this pid alone), every one is passed on.
+fn to_forward(signo: u32, code: i32) -> Option<Signal> {
+    let s = Signal::try_from(signo as i32).ok()?;
+    match s {
+        Signal::SIGCHLD => None,
+        Signal::SIGINT | Signal::SIGQUIT if code == libc::SI_KERNEL => None,
+        s => Some(s),
+    }
+}
+
+/// A command on an existing container, by a user outside any namespace of
+/// nook's: join the user namespace of the container's process `pid` (made by
+/// the `nook run` or `start` that created it, owned by this user), so that its
+/// namespaces may be joined and its processes, whatever their ids, signalled.
+/// Nothing to do as root, inside a namespace already, or when it is ours.
+pub fn join_container(pid: i32) -> Result<()> {
+    if nix::unistd::geteuid().is_root() || stage() != Stage::Outside {
+        return Ok(());
+    }
+    let theirs = std::path::PathBuf::from(format!("/proc/{pid}/ns/user"));
+    let ino = |p: &std::path::Path| {
+        std::fs::metadata(p).ok().map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.ino()
+        })
+    };
+    if ino(&theirs).is_none() || ino(&theirs) == ino("/proc/self/ns/user".as_ref()) {
+        return Ok(());
+    }
+    namespace::join(&theirs, CloneFlags::CLONE_NEWUSER)
+        .context(|| "joining the container's user namespace".to_string())
 }
 
 /// The child, first thing in main: enter the namespaces, wait for the maps,

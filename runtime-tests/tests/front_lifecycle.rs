@@ -141,6 +141,11 @@ fn prune_removes_stopped_containers_only() {
 fn exec_wait_inspect_rename_top() {
     let f = front_or_skip!();
     let id = f.detached(&["--name", "box", "-e", "A=1", "busybox", "sleep", "1000002"]);
+    // Under `unshare -r` only uid 0 is mapped: -u 1000 is EINVAL there.
+    let (user, want) = match front_support::uid_1000_mapped() {
+        true => ("1000:1000", "1000"),
+        false => ("0:0", "0"),
+    };
     let out = f.ok(&[
         "exec",
         "-e",
@@ -148,7 +153,7 @@ fn exec_wait_inspect_rename_top() {
         "-w",
         "/tmp",
         "-u",
-        "1000:1000",
+        user,
         "box",
         "sh",
         "-c",
@@ -156,12 +161,14 @@ fn exec_wait_inspect_rename_top() {
     ]);
     assert_eq!(
         out.lines().collect::<Vec<_>>(),
-        ["1 2", "/tmp", "1000", "1000", &id[..12]]
+        ["1 2", "/tmp", want, want, &id[..12]]
     );
-    assert_eq!(
-        f.ok(&["exec", "-u", "nook", "box", "id", "-un"]).trim(),
-        "nook"
-    );
+    if front_support::uid_1000_mapped() {
+        assert_eq!(
+            f.ok(&["exec", "-u", "nook", "box", "id", "-un"]).trim(),
+            "nook"
+        );
+    }
     assert_eq!(f.run(&["exec", "box", "sh", "-c", "exit 4"]).code, 4);
     assert_eq!(f.run(&["exec", "box", "nosuchcmd"]).code, 127);
     let top = f.ok(&["top", "box"]);
@@ -209,13 +216,17 @@ fn exec_wait_inspect_rename_top() {
 #[test]
 fn foreground_flags_stdin_signals_and_rm() {
     let f = front_or_skip!();
+    let (user, want) = match front_support::uid_1000_mapped() {
+        true => ("1000:1000", "1000"),
+        false => ("0:0", "0"),
+    };
     let out = f.ok(&[
         "run",
         "--rm",
         "-e",
         "FOO=bar",
         "--user",
-        "1000:1000",
+        user,
         "-w",
         "/tmp",
         "--entrypoint",
@@ -224,10 +235,7 @@ fn foreground_flags_stdin_signals_and_rm() {
         "-c",
         "echo $FOO; pwd; id -u; id -g",
     ]);
-    assert_eq!(
-        out.lines().collect::<Vec<_>>(),
-        ["bar", "/tmp", "1000", "1000"]
-    );
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["bar", "/tmp", want, want]);
     // -i streams stdin (and its end) to the container.
     let mut child = std::process::Command::new(front_support::nook_bin())
         .arg("--root")
@@ -550,4 +558,53 @@ fn ps_sizes_system_df_info_version() {
     assert!(f.ok(&["--version"]).starts_with("nook "));
     f.ok(&["rm", "-f", &id]);
     f.assert_gone(&id, "sleep 1000011");
+}
+
+/// As a user, `nook` runs each container in a user namespace of its own
+/// making; commands from outside it must still reach processes and files of
+/// subordinate ids: `exec` joins that namespace, `rm -f` and `restart` stop the
+/// container from outside before they re-run in a fresh one, `rm` deletes
+/// files owned by subordinate ids; `--userns=keep-id` through the monitor.
+#[test]
+fn as_a_user_subordinate_ids_are_reached_from_outside() {
+    if runtime_tests::mode() != runtime_tests::Mode::Rootless {
+        runtime_tests::skip!(
+            "only for a real user (rootless mode): as root no namespace stands between nook and the container"
+        );
+    }
+    let f = front_or_skip!();
+    let id = f.detached(&[
+        "-u",
+        "1000:1000",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /tmp/d; touch /tmp/d/f; chmod 700 /tmp/d; exec sleep 1000011",
+    ]);
+    assert!(
+        eventually(5, || f.run(&["exec", &id, "ls", "/tmp/d/f"]).code == 0),
+        "exec from outside the container's user namespace"
+    );
+    assert_eq!(f.ok(&["exec", &id, "id", "-u"]).trim(), "1000");
+    assert_eq!(f.ok(&["exec", "-u", "0", &id, "id", "-u"]).trim(), "0");
+    f.ok(&["rm", "-f", &id]);
+    f.assert_gone(&id, "sleep 1000011");
+
+    let id = f.detached(&["-u", "1000", "busybox", "sleep", "1000012"]);
+    assert_eq!(f.ok(&["restart", "-t", "1", &id]).trim(), id);
+    assert!(f.status_of(&id).starts_with("Up "), "{}", f.status_of(&id));
+    f.ok(&["rm", "-f", &id]);
+    f.assert_gone(&id, "sleep 1000012");
+
+    let id = f.detached(&["--userns=keep-id", "busybox", "sleep", "1000013"]);
+    let me = nix::unistd::getuid().as_raw().to_string();
+    assert_eq!(f.ok(&["exec", &id, "id", "-u"]).trim(), me);
+    f.ok(&["stop", "-t", "1", &id]);
+    assert!(
+        f.status_of(&id).starts_with("Exited ("),
+        "{}",
+        f.status_of(&id)
+    );
+    f.ok(&["rm", &id]);
+    f.assert_gone(&id, "sleep 1000013");
 }

@@ -42,6 +42,7 @@ fn main() {
             }
         }
         nook::userns::Stage::Outside if nook::userns::wanted() && needs_userns(&cli.command) => {
+            stop_before_userns(&cli);
             match nook::userns::run_inside() {
                 Ok(code) => std::process::exit(code),
                 Err(e) => {
@@ -73,11 +74,28 @@ fn main() {
     }
 }
 
+/// `rm -f` and `restart` as a user: stop the running containers from here
+/// first (front::lifecycle::stop_before_userns says why).
+fn stop_before_userns(cli: &Cli) {
+    let (names, a) = match &cli.command {
+        Command::Rm(a) | Command::Container(C::Rm(a)) if a.force => (&a.containers, None),
+        Command::Restart(a) | Command::Container(C::Restart(a)) => (&a.containers, Some(a)),
+        _ => return,
+    };
+    if let Ok(store) = cmd::open_store(cli.root.as_deref()) {
+        let found = lifecycle::stop_before_userns(&store, names, a);
+        if a.is_none() {
+            std::env::set_var(lifecycle::FOUND, found.join("\n"));
+        }
+    }
+}
+
 /// Commands that create files of the image's owners or run containers.
 fn needs_userns(c: &Command) -> bool {
     matches!(
         c,
         Command::Run(_)
+            | Command::Monitor(_)
             | Command::Create(_)
             | Command::Start(_)
             | Command::Restart(_)

@@ -22,6 +22,11 @@ pub fn exec(store: &Store, a: &ExecArgs) -> Result<i32> {
     if !l.running() {
         return Err(Error::Usage(format!("container {id} is not running")));
     }
+    // As a user: the container lives in a user namespace of ours; enter it
+    // first (its namespaces are then joined with the rights it gives).
+    // The monitor's namespace when it is there: with --userns=keep-id, init's
+    // own is nested in it, and from the monitor's this process is root.
+    crate::userns::join_container(l.monitor.unwrap_or(l.pid))?;
     let user = match &a.user {
         Some(u) if !is_numeric(u) => {
             let root = PathBuf::from(format!("/proc/{}/root", l.pid));

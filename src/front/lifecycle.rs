@@ -59,6 +59,46 @@ pub fn stop_one(store: &Store, rec: &Record, sig: i32, secs: u32) -> Result<()> 
     Ok(())
 }
 
+/// Rootless, before `rm -f` (`sig` None: SIGKILL now) or `restart` runs again
+/// in a fresh user namespace (src/userns.rs): that namespace has no rights over
+/// the processes of a container another `nook` made (one running as a
+/// subordinate id may not be signalled from it), so running containers are
+/// stopped here, by the user who owns their namespaces. A name that is not
+/// found is left for the command itself to report.
+/// Returns the names found (a `--rm` container may be gone by the time the
+/// command runs again: `rm` then counts it as removed, see `FOUND`).
+pub fn stop_before_userns(store: &Store, names: &[String], a: Option<&StopArgs>) -> Vec<String> {
+    let mut found = Vec::new();
+    for c in names {
+        let Ok(id) = containers::lookup(store, c) else {
+            continue;
+        };
+        found.push(c.clone());
+        let Ok(rec) = containers::read_record(store, &id) else {
+            continue;
+        };
+        let (sig, secs) = match a {
+            None => (libc::SIGKILL, 0),
+            Some(a) => match signal(a.signal.as_deref().unwrap_or(&rec.stop_signal)) {
+                Ok(sig) => (sig, a.time.or(rec.stop_timeout).unwrap_or(10)),
+                Err(_) => continue,
+            },
+        };
+        let _ = stop_one(store, &rec, sig, secs);
+    }
+    found
+}
+
+/// The names `stop_before_userns` found, one a line, for the `rm -f` that
+/// runs again inside the user namespace.
+pub const FOUND: &str = "_NOOK_RM_FOUND";
+
+/// Found before `rm -f` re-ran, gone now (a `--rm` container removed itself
+/// once stopped): removed, as far as the user can tell.
+fn removed_meanwhile(c: &str) -> bool {
+    std::env::var(FOUND).is_ok_and(|v| v.lines().any(|l| l == c))
+}
+
 pub fn stop(store: &Store, a: &StopArgs, out: &mut dyn Write) -> Result<()> {
     for c in &a.containers {
         let id = containers::lookup(store, c)?;
@@ -168,7 +208,13 @@ pub fn restart(store: &Store, a: &StopArgs, out: &mut dyn Write) -> Result<()> {
 
 pub fn rm(store: &Store, a: &RmArgs, out: &mut dyn Write) -> Result<()> {
     for c in &a.containers {
-        let id = containers::lookup(store, c)?;
+        let id = match containers::lookup(store, c) {
+            Err(_) if a.force && removed_meanwhile(c) => {
+                say(out, c)?;
+                continue;
+            }
+            r => r?,
+        };
         let rec = containers::read_record(store, &id)?;
         let lock = containers::lock(store, &id)?;
         if status::live_locked(store, &id).running() {

@@ -3,8 +3,8 @@
 //! processes, cgroups, files) for containers that are gone.
 
 use crate::images_support::{images_dir, Nook, Out};
+use runtime_tests::env::workspace_root;
 use runtime_tests::leftovers::{cgroups_named, mounts_mentioning};
-use runtime_tests::{env::workspace_root, mode, Mode};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,13 +19,14 @@ pub fn nook_bin() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target/debug/nook"))
 }
 
+/// Can a container run as uid 1000? Not under `unshare -r` (`userns` mode:
+/// only uid 0 is mapped). As a user, `nook` maps the whole subuid range.
+pub fn uid_1000_mapped() -> bool {
+    runtime_tests::mode() != runtime_tests::Mode::Userns
+}
+
 /// A store with busybox loaded, or the reason to skip.
 pub fn front() -> Result<Front, String> {
-    if mode() == Mode::Userns {
-        return Err(
-            "nook run needs real root in this version (rootless comes with issue 6)".into(),
-        );
-    }
     let dir = images_dir().ok_or("fixture images missing: run `make fixtures`")?;
     let n = Nook::new();
     n.ok(&[

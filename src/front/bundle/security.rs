@@ -223,7 +223,9 @@ pub fn own_netns(network: Option<&str>) -> Result<bool> {
 }
 
 /// The host's device nodes, as docker's --privileged hands them over (minus
-/// the per-container pts, shm, mqueue and the console).
+/// the per-container pts, shm, mqueue, the console, and /dev/ptmx: the
+/// runtime makes that the link to the container's own pts/ptmx, and a host
+/// node bound there in a user namespace could not be unlinked: EBUSY).
 pub fn host_devices() -> Vec<Value> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let mut out = Vec::new();
@@ -254,7 +256,11 @@ pub fn host_devices() -> Vec<Value> {
             } else {
                 continue;
             };
-            if p == std::path::Path::new("/dev/console") || md.rdev() == 0 {
+            if ["/dev/console", "/dev/ptmx"]
+                .iter()
+                .any(|x| p == std::path::Path::new(x))
+                || md.rdev() == 0
+            {
                 continue;
             }
             let (major, minor) = (
