@@ -16,6 +16,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 mode=${1:-all}
 out=$PWD/target/bench
 nook=$PWD/target/static/x86_64-unknown-linux-gnu/release/nook-runtime
+front=(--front "nook=${nook%-runtime}" --image "$PWD/target/fixtures/images/busybox-docker.tar")
+# BENCH_FRONT_EXTRA="NAME=PATH ...": more `nook` front ends (an earlier build).
+for extra in ${BENCH_FRONT_EXTRA:-}; do front+=(--front "$extra"); done
 py=/usr/bin/python3
 rts=(--runtime "nook=$nook" --runtime runc=/usr/sbin/runc --runtime crun=/usr/bin/crun)
 # BENCH_EXTRA="NAME=PATH ...": more runtimes in the same run (e.g. an earlier nook build,
@@ -65,7 +68,7 @@ if [[ $mode == all || $mode == host ]]; then
 	unshare -m --propagation private sh -c \
 		'umount -l /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh \
 		$py scripts/bench.py --bundle "$bundle" --work /tmp/nook-bench-host \
-		--out "$out/host.json" "${rts[@]}"
+		--out "$out/host.json" "${rts[@]}" "${front[@]}" ${BENCH_ARGS:-}
 	rm -rf /tmp/nook-bench-host
 	$py scripts/bench-report.py "This host (hybrid cgroups, seen as pure v1): $desc" \
 		"$out/host.json" "$out/seccomp-compile.txt" "$out/seccomp-loop.txt" \
