@@ -30,6 +30,30 @@ def row(label, vals, names, fmt, lower=True):
     return f"| {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + f" | {vs_crun} |"
 
 
+def front_table(r):
+    """The front ends (`nook run --rm` vs podman with each runtime): ratios to podman/runc."""
+    fr, img = r["front"], r.get("image_path", {})
+    names = list(fr)
+    out = ["", "Front ends, `run --rm busybox true` with the image loaded (what the user waits "
+           "for), and the image path from an empty store (`load -i busybox-docker.tar`, then "
+           "the first `run --rm`); ratios to podman/runc in the same run:", "",
+           "| measure | " + " | ".join(names) + " | " + " | ".join(f"{n} / podman/runc"
+                                                          for n in names) + " |",
+           "|---" * (2 * len(names) + 1) + "|"]
+
+    def line(label, vals, b):
+        cells = [ms(vals[n]) if n in vals else "–" for n in names]
+        rat = [f"{vals[n] / b:.2f}×" if n in vals else "–" for n in names]
+        out.append(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(rat) + " |")
+    for q in ("median", "p10", "p90"):
+        line(f"`run --rm true` {q}, ms", {n: fr[n][q] for n in names}, fr["podman/runc"][q])
+    for step in ("load", "first run", "total"):
+        if img:
+            line(f"image path: {step} median, ms", {n: img[n][step]["median"] for n in img},
+                 img["podman/runc"][step]["median"])
+    return out
+
+
 def render(title, r, extras):
     names = r["runtimes"]
     out = [f"### {title}", ""]
@@ -78,6 +102,8 @@ def render(title, r, extras):
     if "min_memory" in r:
         out.append(row("smallest memory limit for `run true`, KiB",
                        r["min_memory"], names, lambda v: f"{v // 1024}"))
+    if "front" in r:
+        out += front_table(r)
     if "peak_rss_wrapper_true" in r:
         out += ["", f"Peak RSS is `/usr/bin/time -f %M` (ru_maxrss: the process and the "
                 f"children it reaped); busybox `true` under it: "

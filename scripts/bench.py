@@ -157,6 +157,7 @@ class Ctx:
                       *[flag[n["type"]] for n in cfg["linux"]["namespaces"]], "--fork", self.true]
         self.runs, self.warm = (12, 2) if args.quick else (args.runs, 5)
         self.quick = args.quick
+        self.front, self.image, self.front_runs = args.front, args.image, args.front_runs
         self.err = os.path.join(args.work, "stderr-floor")
         self.sleeper = write_config(self.bundle, os.path.join(args.work, "bundle-sleep"),
                                     lambda c: c["process"].update(args=["/bin/sleep", "1000"]))
@@ -321,8 +322,114 @@ def phase_rss(c, res):
     res["binary_size"] = {r.name: os.path.getsize(r.path) for r in c.rts}
 
 
+PODMAN_CONF = """[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+netns = "none"
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "{d}/events.log"
+tmp_dir = "{d}/tmp"
+volume_path = "{d}/volumes"
+static_dir = "{d}/root/libpod"
+[network]
+network_config_dir = "{d}/net"
+"""
+
+
+class Front:
+    """A docker-style front end with its own store: `nook` (--root) or podman (--root,
+    --runroot, overlay storage, cgroupfs, a containers.conf of its own; the host's hard
+    RLIMIT_NOFILE is 20000, hence its ulimits; netns none = loopback only, as nook's
+    default) with a given OCI runtime."""
+
+    def __init__(self, name, work, nook=None, runtime=None):
+        self.name, self.runtime = name, runtime
+        self.dir = os.path.join(work, "front-" + name.replace(" ", "_").replace("/", "_"))
+        self.err = self.dir + ".stderr"
+        if nook:
+            self.base = [nook, "--root", os.path.join(self.dir, "store")]
+        else:
+            self.base = ["/usr/bin/podman", "--root", os.path.join(self.dir, "root"),
+                         "--runroot", os.path.join(self.dir, "rr"),
+                         "--storage-driver", "overlay", "--cgroup-manager", "cgroupfs",
+                         "--runtime", runtime]
+
+    def reset(self):
+        """An empty store (the image path starts from nothing)."""
+        if os.path.isdir(self.dir):
+            if self.runtime:
+                os.environ["CONTAINERS_CONF"] = os.path.join(self.dir, "containers.conf")
+                timed(self.base + ["system", "reset", "--force"], self.err)
+            timed(["/bin/rm", "-rf", self.dir], self.err)
+        os.makedirs(os.path.join(self.dir, "tmp"))
+        with open(os.path.join(self.dir, "containers.conf"), "w") as f:
+            f.write(PODMAN_CONF.format(d=self.dir))
+
+    def cmd(self, *args):
+        os.environ["CONTAINERS_CONF"] = os.path.join(self.dir, "containers.conf")
+        dt, rc, _ = timed(self.base + list(args), self.err)
+        if rc != 0:
+            with open(self.err) as f:
+                msg = f.read().strip().splitlines()[-1:] or ["(no stderr)"]
+            raise RuntimeError(f"{self.name} {' '.join(args)}: exit {rc}: {msg[0]}")
+        return dt
+
+
+def fronts(c):
+    out = [Front(n, c.work, nook=p) for n, p in (f.split("=", 1) for f in c.front)]
+    out.append(Front("podman/runc", c.work, runtime="/usr/sbin/runc"))
+    if os.path.exists("/usr/bin/crun"):
+        out.append(Front("podman/crun", c.work, runtime="/usr/bin/crun"))
+    for r in c.rts:
+        if r.name == "nook":
+            out.append(Front("podman/nook-runtime", c.work, runtime=r.path))
+    return out
+
+
+def phase_image(c, res):
+    """The image path from an empty store: load the busybox archive (verify, store,
+    unpack), then the first `run --rm IMAGE true`; nook vs podman/runc, interleaved."""
+    fs = [f for f in fronts(c) if f.name == "podman/runc" or not f.name.startswith("podman")]
+    rounds = 3 if c.quick else 10
+    log(f"image path (load + first run): {rounds} rounds")
+    t = {f.name: {"load": [], "first run": [], "total": []} for f in fs}
+    for i in range(rounds):
+        for f in rotate(fs, i):
+            f.reset()
+            load = f.cmd("load", "-q", "-i", c.image)
+            first = f.cmd("run", "--rm", "busybox", "true")
+            for k, v in (("load", load), ("first run", first), ("total", load + first)):
+                t[f.name][k].append(v)
+    for f in fs:
+        f.reset()
+    res["image_path"] = {n: {k: stats(v) for k, v in d.items()} for n, d in t.items()}
+
+
+def phase_front(c, res):
+    """`run --rm busybox true` through each front end, the image loaded, interleaved:
+    what a user waits for (nook: the client until the monitor's EXIT)."""
+    fs = fronts(c)
+    rounds, warm = (6, 1) if c.quick else (c.front_runs, 2)
+    log(f"front end run --rm: {rounds} rounds after {warm} warm-up")
+    for f in fs:
+        f.reset()
+        f.cmd("load", "-q", "-i", c.image)
+    t = {f.name: [] for f in fs}
+    for i in range(warm + rounds):
+        for f in rotate(fs, i):
+            dt = f.cmd("run", "--rm", "busybox", "true")
+            if i >= warm:
+                t[f.name].append(dt)
+    for f in fs:
+        f.reset()
+        timed(["/bin/rm", "-rf", f.dir], f.err)
+    res["front"] = {n: stats(v) for n, v in t.items()}
+
+
 PHASES = {"run": phase_run, "csd": phase_csd, "waiting": phase_waiting, "many": phase_many,
-          "exec": phase_exec, "memlimit": phase_memlimit, "rss": phase_rss}
+          "exec": phase_exec, "memlimit": phase_memlimit, "rss": phase_rss,
+          "image": phase_image, "front": phase_front}
 
 
 def main():
@@ -333,12 +440,19 @@ def main():
     ap.add_argument("--runtime", action="append", required=True, help="NAME=PATH")
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--quick", action="store_true", help="few rounds (the TCG guest)")
-    ap.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset")
+    ap.add_argument("--front", action="append", default=[],
+                    help="NAME=PATH of a `nook` front end: adds the image and front phases")
+    ap.add_argument("--image", help="the busybox docker-archive the front phases load")
+    ap.add_argument("--front-runs", type=int, default=20)
+    ap.add_argument("--phases", help="comma-separated subset (default: all; the image and "
+                    "front phases only with --front and --image)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     c = Ctx(args)
     res = {"runs": c.runs, "runtimes": [r.name for r in c.rts]}
-    for name in args.phases.split(","):
+    phases = args.phases.split(",") if args.phases else [
+        p for p in PHASES if args.front or p not in ("image", "front")]
+    for name in phases:
         PHASES[name](c, res)
     with open(args.out, "w") as f:
         json.dump(res, f, indent=1)

@@ -8,7 +8,11 @@
 #         (crun refuses the hybrid layout otherwise; the host's mounts are untouched,
 #         every runtime then sees the same pure cgroup v1), and the seccomp benchmarks;
 #   v2:   the same in the cgroup v2 qemu guest (scripts/run-in-vm.sh), fewer rounds.
-# BENCH_EXTRA="NAME=PATH ..." adds runtimes (an earlier build: before/after in one run).
+#   host also: the front end, `nook run --rm busybox true` vs `podman run --rm` (runc, crun,
+#         nook-runtime; overlay storage under the work dir) and the image path (load of
+#         target/fixtures/images/busybox-docker.tar + the first run) from an empty store.
+# BENCH_EXTRA="NAME=PATH ..." adds runtimes (an earlier build: before/after in one run),
+# BENCH_FRONT_EXTRA="NAME=PATH ..." more `nook` front ends, BENCH_ARGS more bench.py flags.
 # Tables are printed and written into docs/benchmarks.md between the
 # `<!-- bench:host -->` / `<!-- bench:v2 -->` markers. Raw JSON: target/bench/.
 set -euo pipefail
@@ -16,6 +20,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 mode=${1:-all}
 out=$PWD/target/bench
 nook=$PWD/target/static/x86_64-unknown-linux-gnu/release/nook-runtime
+front=(--front "nook=${nook%-runtime}" --image "$PWD/target/fixtures/images/busybox-docker.tar")
+# BENCH_FRONT_EXTRA="NAME=PATH ...": more `nook` front ends (an earlier build).
+for extra in ${BENCH_FRONT_EXTRA:-}; do front+=(--front "$extra"); done
+command -v podman >/dev/null || { echo "no podman (make engine-deps): front-end phases skipped"; front=(); }
 py=/usr/bin/python3
 rts=(--runtime "nook=$nook" --runtime runc=/usr/sbin/runc --runtime crun=/usr/bin/crun)
 # BENCH_EXTRA="NAME=PATH ...": more runtimes in the same run (e.g. an earlier nook build,
@@ -65,7 +73,7 @@ if [[ $mode == all || $mode == host ]]; then
 	unshare -m --propagation private sh -c \
 		'umount -l /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh \
 		$py scripts/bench.py --bundle "$bundle" --work /tmp/nook-bench-host \
-		--out "$out/host.json" "${rts[@]}"
+		--out "$out/host.json" "${rts[@]}" "${front[@]}" ${BENCH_ARGS:-}
 	rm -rf /tmp/nook-bench-host
 	$py scripts/bench-report.py "This host (hybrid cgroups, seen as pure v1): $desc" \
 		"$out/host.json" "$out/seccomp-compile.txt" "$out/seccomp-loop.txt" \

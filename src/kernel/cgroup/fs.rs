@@ -4,8 +4,15 @@ use crate::error::{Error, Result};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// Write `value` to an existing cgroup file (opened without O_CREAT/O_TRUNC: cgroupfs
+/// files exist or not, and a missing one is ENOENT, not a refused create).
 pub fn write(path: &Path, value: &str) -> Result<()> {
-    std::fs::write(path, value).map_err(|e| match e.raw_os_error() {
+    use std::io::Write as _;
+    let res = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(value.as_bytes()));
+    res.map_err(|e| match e.raw_os_error() {
         Some(n) => Error::sys(
             "write",
             format!("{} = {value:?}", path.display()),
@@ -19,6 +26,13 @@ pub fn write(path: &Path, value: &str) -> Result<()> {
 /// as `Some(reason)` instead of failing: the caller records it as not applied.
 pub fn write_or_denied(path: &Path, value: &str) -> Result<Option<String>> {
     match write(path, value) {
+        // The file is missing from a directory that is there: this kernel lacks it.
+        Err(e)
+            if e.errno() == Some(nix::errno::Errno::ENOENT)
+                && path.parent().is_some_and(Path::is_dir) =>
+        {
+            Ok(Some("not supported by this kernel".into()))
+        }
         Err(e)
             if matches!(
                 e.errno(),

@@ -100,14 +100,8 @@ pub fn apply(dirs: &[(String, PathBuf)], writes: &[Write]) -> Result<NotApplied>
             ));
             continue;
         };
+        // No stat first: a missing file (ENOENT) is reported by the write itself.
         let file = dir.join(&w.file);
-        if !file.exists() {
-            not_applied.push(format!(
-                "{} = {}: not supported by this kernel",
-                w.file, w.value
-            ));
-            continue;
-        }
         if let Some(why) =
             fs::write_or_denied(&file, &w.value).context(|| format!("cgroup {}", w.controller))?
         {

@@ -91,18 +91,33 @@ pub fn device_rules(rules: &[LinuxDeviceCgroup], nodes: &[crate::plan::Device]) 
 }
 
 /// v1 devices-controller rules as (file, rule), in order: deny all, then the config's
-/// rules, then the defaults and the config's device nodes.
+/// rules, then the defaults and the config's device nodes. Writes that cannot change
+/// the list are left out (each is a syscall on the start path): a `deny a` while
+/// nothing has been allowed since the last one (the config's usual first rule, after
+/// ours), and an `allow` already written since the last deny.
 pub fn v1_device_rules(rules: &[LinuxDeviceCgroup], nodes: &[crate::plan::Device]) -> Vec<Write> {
     let mut out = vec![w("devices", "devices.deny", "a")];
+    let mut allowed: Vec<String> = Vec::new();
     for r in device_rules(rules, nodes) {
-        let file = if r.allow {
-            "devices.allow"
+        let line = r.v1_line();
+        if r.allow {
+            if allowed.contains(&line) {
+                continue;
+            }
+            allowed.push(line.clone());
+            out.push(w("devices", "devices.allow", line));
+        } else if line == "a" && allowed.is_empty() && out.last().is_some_and(is_deny_all) {
+            continue;
         } else {
-            "devices.deny"
-        };
-        out.push(w("devices", file, r.v1_line()));
+            allowed.clear();
+            out.push(w("devices", "devices.deny", line));
+        }
     }
     out
+}
+
+fn is_deny_all(w: &Write) -> bool {
+    w.file == "devices.deny" && w.value == "a"
 }
 
 fn from_config(r: &LinuxDeviceCgroup) -> DeviceRule {

@@ -104,13 +104,41 @@ fn device_rules_deny_then_allow() {
         serde_json::from_value(serde_json::json!([{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rw"}])).unwrap();
     let out = v1_device_rules(&rules, &[]);
     assert_eq!(out[0].value, "a");
+    // The config's `deny a` right after ours changes nothing: not written twice.
     assert_eq!(
         (out[1].file.as_str(), out[1].value.as_str()),
-        ("devices.deny", "a")
-    );
-    assert_eq!(
-        (out[2].file.as_str(), out[2].value.as_str()),
         ("devices.allow", "c 10:229 rw")
     );
     assert!(out.iter().any(|w| w.value == "c 1:3 rwm"));
+    let lines: Vec<_> = out.iter().map(|w| (&w.file, &w.value)).collect();
+    let mut unique = lines.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(lines.len(), unique.len(), "a repeated write: {lines:?}");
+}
+
+#[test]
+fn device_rules_keep_what_changes_the_list() {
+    // allow X, deny X, allow X again: the second allow matters; a later `deny a` too.
+    let rules: Vec<LinuxDeviceCgroup> = serde_json::from_value(serde_json::json!([
+        {"allow": true, "type": "c", "major": 10, "minor": 200, "access": "rwm"},
+        {"allow": false, "type": "c", "major": 10, "minor": 200, "access": "rwm"},
+        {"allow": true, "type": "c", "major": 10, "minor": 200, "access": "rwm"},
+        {"allow": false, "access": "rwm"}
+    ]))
+    .unwrap();
+    let out: Vec<_> = v1_device_rules(&rules, &[])
+        .into_iter()
+        .map(|w| format!("{} {}", w.file, w.value))
+        .collect();
+    assert_eq!(
+        &out[..5],
+        [
+            "devices.deny a",
+            "devices.allow c 10:200 rwm",
+            "devices.deny c 10:200 rwm",
+            "devices.allow c 10:200 rwm",
+            "devices.deny a"
+        ]
+    );
 }
