@@ -184,16 +184,6 @@ fn detach_keys_leave_the_container_running() {
     if !have_script() {
         runtime_tests::skip!("script(1) is not installed");
     }
-    if runtime_tests::mode() != runtime_tests::Mode::Root {
-        // Reproduced by hand (1 run in 3) and in CI under `unshare -r`: in a user
-        // namespace, when the detached client's terminal closes right after
-        // ctrl-p ctrl-q, the container sometimes ends ("Exited (255)": the
-        // monitor is gone too). Open bug, noted on issue 5; not hidden by keeping
-        // the terminal open here.
-        runtime_tests::skip!(
-            "KNOWN BUG (issue 5 note): in a user namespace a hang-up after detach can end the container"
-        );
-    }
     // run -it, then docker's default ctrl-p ctrl-q: nook exits 0 quietly,
     // the shell runs on.
     let cmd = format!(

@@ -17,6 +17,9 @@ pub(super) struct Client {
     pub(super) stdin: bool,
     /// Its stdin's end is the container's (`run -i`; not `attach`).
     pub(super) stdin_once: bool,
+    /// A write to it failed: removed at the end of this poll round (never in
+    /// the middle, where the round still indexes the clients it polled).
+    pub(super) gone: bool,
 }
 
 impl Monitor<'_> {
@@ -29,6 +32,7 @@ impl Monitor<'_> {
                 hello: false,
                 stdin: false,
                 stdin_once: true,
+                gone: false,
             });
         }
     }

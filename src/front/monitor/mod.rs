@@ -199,7 +199,7 @@ impl<'a> Monitor<'a> {
         }
         let mut gone = Vec::new();
         for i in 0..n_cl {
-            if ready[2 + n_out + i] && !self.read_client(i) {
+            if self.clients[i].gone || (ready[2 + n_out + i] && !self.read_client(i)) {
                 gone.push(i);
             }
         }
@@ -251,14 +251,13 @@ impl<'a> Monitor<'a> {
         };
         self.log.write(stream, &buf[..n]);
         let frame = proto::encode(stream, &buf[..n]);
-        let mut gone = Vec::new();
-        for (k, c) in self.clients.iter_mut().enumerate().filter(|(_, c)| c.hello) {
+        // A client that cannot take the output is marked here and removed by
+        // poll_once once its round is over (removing it now would shift the
+        // indices that round still uses).
+        for c in self.clients.iter_mut().filter(|c| c.hello && !c.gone) {
             if c.sock.write_all(&frame).is_err() {
-                gone.push(k);
+                c.gone = true;
             }
-        }
-        for k in gone.into_iter().rev() {
-            self.drop_client(k);
         }
         true
     }
