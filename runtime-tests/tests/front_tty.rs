@@ -124,10 +124,11 @@ fn run_it_shell_is_alone_with_its_id_as_hostname() {
     assert_eq!(host.len(), 12, "hostname is the short id: {text}");
     let ids = f.ok(&["ps", "-aq"]);
     assert_eq!(ids.trim(), host, "{text}");
-    assert_eq!(
-        lines[at + 2].trim(),
-        "4",
-        "a header, then sh, ps and wc only: {text}"
+    // A header, sh and ps; wc too when it already ran as ps read /proc (the
+    // pipeline starts both; either order happens).
+    assert!(
+        ["3", "4"].contains(&lines[at + 2].trim()),
+        "the shell is alone (ps and wc aside): {text}"
     );
     assert_eq!(lines[at + 3], "30 100", "{text}");
     assert!(
