@@ -154,6 +154,32 @@ impl Drop for Podman {
     fn drop(&mut self) {
         let _ = self.podman(&["rm", "--all", "--force", "--time", "0"]);
         let _ = self.podman(&["rmi", "--all", "--force"]);
+        // Rootless podman leaves a pause process (comm `podman`, parent 1) holding
+        // its user namespace; the test user is ours alone, so each such one goes.
+        if let Some((_, uid)) = &self.user {
+            for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+                let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+                    continue;
+                };
+                let status = std::fs::read_to_string(e.path().join("status")).unwrap_or_default();
+                let field = |k: &str| {
+                    status
+                        .lines()
+                        .find_map(|l| l.strip_prefix(k))
+                        .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
+                };
+                let ours = field("Uid:").as_deref() == Some(uid.to_string().as_str());
+                if ours
+                    && field("Name:").as_deref() == Some("podman")
+                    && field("PPid:").as_deref() == Some("1")
+                {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
+        }
     }
 }
 
