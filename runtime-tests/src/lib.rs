@@ -16,6 +16,7 @@
 
 pub mod bundle;
 pub mod caps;
+pub mod cgroups;
 pub mod config;
 pub mod console;
 pub mod diff;

@@ -2,29 +2,20 @@
 //! limits land in the right files (seen from inside and compared with runc),
 //! are enforced, change with `update`, and `pause`/`resume`, `ps`, `events`,
 //! `kill --all` and `delete --force` work through the container's cgroup.
+//! `exec --cgroup`, hybrid placement, blkio throttles and cpu quotas are in
+//! cgroups_more.rs.
+
+#[macro_use]
+mod cgroups_support;
 
 use std::time::{Duration, Instant};
 
+use cgroups_support::detached;
 use runtime_tests::leftovers::cgroups_named;
 use runtime_tests::{assert_nothing_left, error_text, is_runc, mode, skip, Bundle, Mode, Runtime};
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn v1_host() -> bool {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.contains(" /sys/fs/cgroup/memory ") && l.contains(" - cgroup "))
-}
-
-macro_rules! need_v1 {
-    () => {
-        if !v1_host() {
-            skip!("this host has no cgroup v1 memory hierarchy (the v2 suite covers it)");
-        }
-    };
-}
 
 fn resources() -> Value {
     json!({
@@ -89,17 +80,6 @@ fn limits_equal_runcs() {
     let runc = Runtime::runc();
     let theirs = read_inside(&runc, &b, resources());
     assert_eq!(ours, theirs, "cgroup values differ from runc's");
-}
-
-/// Start `script` detached (init is `sh -c script`); returns the id.
-fn detached(rt: &Runtime, b: &Bundle, res: Value, script: &str) -> String {
-    b.save_with(|c| {
-        c["linux"]["resources"] = res;
-        c["process"]["args"] = json!(["/bin/sh", "-c", script]);
-    });
-    let id = rt.new_id();
-    rt.run_saved(b, &id, &["--detach"]).ok();
-    id
 }
 
 fn pids_of(rt: &Runtime, id: &str) -> Vec<i64> {
@@ -339,147 +319,6 @@ fn device_rules_need_real_root_and_say_so() {
     );
 }
 
-/// `exec --cgroup memory:sub` under `rt`: the memory and pids lines of the
-/// exec'd process's /proc/self/cgroup, relative to init's.
-fn exec_in_sub_cgroup(rt: &Runtime) -> Value {
-    let b = Bundle::new();
-    let id = detached(rt, &b, json!({"pids": {"limit": 10}}), "sleep 100");
-    let pid = rt.state_json(&id)["pid"].as_i64().expect("pid");
-    let init = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
-    let line_of = |text: &str, ctrl: &str| {
-        text.lines()
-            .find(|l| {
-                l.split(':')
-                    .nth(1)
-                    .unwrap_or("")
-                    .split(',')
-                    .any(|c| c == ctrl)
-            })
-            .map(|l| l.splitn(3, ':').nth(2).unwrap().to_string())
-            .unwrap_or_default()
-    };
-    let mem = line_of(&init, "memory");
-    std::fs::create_dir(format!("/sys/fs/cgroup/memory{mem}/sub")).unwrap();
-    let out = rt.exec(&[
-        "exec",
-        "--cgroup",
-        "memory:sub",
-        &id,
-        "cat",
-        "/proc/self/cgroup",
-    ]);
-    out.ok();
-    let missing = rt.exec(&["exec", "--cgroup", "memory:nosuch", &id, "true"]);
-    rt.exec(&["delete", "--force", &id]).ok();
-    assert_nothing_left(&b, rt, &id);
-    json!({
-        "memory": line_of(&out.stdout, "memory").strip_prefix(&mem).map(str::to_string),
-        "pids same as init": line_of(&out.stdout, "pids") == line_of(&init, "pids"),
-        "missing sub-cgroup refused": missing.status != 0,
-    })
-}
-
-#[test]
-fn exec_cgroup_runs_in_a_sub_cgroup() {
-    need_v1!();
-    if mode() == Mode::Userns {
-        skip!("no cgroups in a user namespace here: --cgroup has nothing to name");
-    }
-    let got = exec_in_sub_cgroup(&Runtime::under_test());
-    assert_eq!(
-        got,
-        json!({"memory": "/sub", "pids same as init": true, "missing sub-cgroup refused": true})
-    );
-    if !is_runc() {
-        assert_eq!(got, exec_in_sub_cgroup(&Runtime::runc()), "runc differs");
-    }
-}
-
-/// On a hybrid host the container is placed in the cgroup2 tree beside the v1
-/// controllers too (as runc does): its `0::` line names its own cgroup, and
-/// `delete` removes it.
-fn unified_line(rt: &Runtime) -> Value {
-    let b = Bundle::new();
-    let id = rt.new_id();
-    let path = format!("/nook-hybrid-{id}");
-    b.save_with(|c| {
-        c["linux"]["cgroupsPath"] = json!(path);
-        c["process"]["args"] = json!(["cat", "/proc/self/cgroup"]);
-    });
-    let out = rt.run_saved(&b, &id, &[]);
-    out.ok();
-    let line = out
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("0::"))
-        .unwrap_or("")
-        .replace(&id, "<id>");
-    let left = std::path::Path::new("/sys/fs/cgroup/unified").join(path.trim_start_matches('/'));
-    json!({"0:: line": line, "left in unified": left.exists()})
-}
-
-#[test]
-fn hybrid_hosts_place_the_container_in_the_unified_tree_too() {
-    need_v1!();
-    if !std::path::Path::new("/sys/fs/cgroup/unified/cgroup.controllers").exists() {
-        skip!("no cgroup2 beside the v1 controllers here (not a hybrid host)");
-    }
-    if mode() == Mode::Userns {
-        skip!("no cgroups in a user namespace here");
-    }
-    let got = unified_line(&Runtime::under_test());
-    assert_eq!(
-        got,
-        json!({"0:: line": "0::/nook-hybrid-<id>", "left in unified": false})
-    );
-    if !is_runc() {
-        assert_eq!(got, unified_line(&Runtime::runc()), "runc differs");
-    }
-}
-
-/// blockIO throttles on the host's first disk, read back from inside.
-fn blkio_throttles(rt: &Runtime, dev: (u64, u64)) -> Vec<String> {
-    let b = Bundle::new();
-    let (major, minor) = dev;
-    b.save_with(|c| {
-        c["linux"]["resources"] = json!({"blockIO": {
-            "throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 1048576}],
-            "throttleWriteIOPSDevice": [{"major": major, "minor": minor, "rate": 100}]}});
-        c["process"]["args"] = json!(["/bin/sh", "-c",
-            "cd /sys/fs/cgroup/blkio; cat blkio.throttle.read_bps_device blkio.throttle.write_iops_device blkio.throttle.write_bps_device"]);
-    });
-    let id = rt.new_id();
-    let out = rt.run_saved(&b, &id, &[]);
-    out.ok();
-    out.stdout.lines().map(str::to_string).collect()
-}
-
-#[test]
-fn blkio_throttles_are_written_like_runcs() {
-    need_v1!();
-    if mode() == Mode::Userns {
-        skip!("no cgroups in a user namespace here");
-    }
-    let disk = std::fs::read_dir("/sys/block")
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .find(|n| !n.starts_with("loop") && !n.starts_with("zram") && !n.starts_with("ram"));
-    let Some(disk) = disk else {
-        skip!("no disk in /sys/block to throttle");
-    };
-    let dev = std::fs::read_to_string(format!("/sys/block/{disk}/dev")).unwrap();
-    let (ma, mi) = dev.trim().split_once(':').unwrap();
-    let dev = (ma.parse().unwrap(), mi.parse().unwrap());
-    let got = blkio_throttles(&Runtime::under_test(), dev);
-    assert_eq!(
-        got,
-        [format!("{ma}:{mi} 1048576"), format!("{ma}:{mi} 100")]
-    );
-    if !is_runc() {
-        assert_eq!(got, blkio_throttles(&Runtime::runc(), dev), "runc differs");
-    }
-}
 /// A container starts and runs `true` under a 1 MiB memory limit: the runtime's own
 /// memory is not charged to the container (runc 1.1 needs about 2.2 MiB here; the
 /// smallest working limit of each runtime is in `make bench`).
@@ -490,37 +329,4 @@ fn true_runs_under_a_1_mib_memory_limit() {
         skip!("no cgroup can be created in a user namespace: the limit would not apply");
     }
     runtime_tests::assert_true_runs_under_memory_limit(1 << 20);
-}
-
-/// A cpu quota is enforced, not just written: a busy loop under 20% of a CPU
-/// gets throttled (cpu.stat's nr_throttled), and uses well under the wall time.
-#[test]
-fn cpu_quota_throttles_a_busy_loop() {
-    need_v1!();
-    if mode() == Mode::Userns {
-        skip!("no cgroups in a user namespace here");
-    }
-    let (rt, b) = (Runtime::under_test(), Bundle::new());
-    let script = "timeout 1 sh -c 'while :; do :; done'; \
-                  cat /sys/fs/cgroup/cpu/cpu.stat; echo usage=$(cat /sys/fs/cgroup/cpuacct/cpuacct.usage)";
-    b.save_with(|c| {
-        c["linux"]["resources"] = json!({"cpu": {"quota": 20000, "period": 100000}});
-        c["process"]["args"] = json!(["/bin/sh", "-c", script]);
-    });
-    let id = rt.new_id();
-    let out = rt.run_saved(&b, &id, &[]);
-    let value = |key: &str| -> u64 {
-        out.stdout
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no {key} in:\n{out}"))
-    };
-    assert!(value("nr_throttled ") > 0, "never throttled:\n{out}");
-    // At most the quota in each period that ran, with a little slack.
-    let allowed_ns = (value("nr_periods ") + 1) * 20_000 * 1_000 * 6 / 5;
-    assert!(
-        value("usage=") <= allowed_ns,
-        "more CPU than 20% of the periods that ran:\n{out}"
-    );
 }
