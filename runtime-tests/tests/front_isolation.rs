@@ -6,7 +6,7 @@
 
 #[allow(dead_code)]
 mod images_support;
-// Shared with tests/front_config.rs; this file uses only part of it.
+// Shared with tests/front_config.rs and others; this file uses only part of it.
 #[allow(dead_code)]
 #[macro_use]
 mod config_support;
@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 fn isolation_report_of_a_running_container() {
     let _s = serial();
     let n = setup!();
-    // Rootless with no delegated cgroup there is no limit to see (front_config).
+    // Rootless with no delegated cgroup there is no limit to see (front_limits).
     let limits = config_support::no_cgroup().is_none();
     let flags: &[&str] = if limits {
         &["--memory", "32m", "busybox", "sleep", "60"]

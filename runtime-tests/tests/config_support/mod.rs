@@ -1,6 +1,7 @@
-//! Shared by tests/front_config.rs and tests/front_isolation.rs: a store with
-//! the fixture busybox image, a `nook run` left running in the background, and
-//! the "nothing left behind" check for a refused `nook run`.
+//! Shared by tests/front_config.rs, front_security.rs, front_limits.rs and
+//! front_isolation.rs: a store with the fixture busybox image, the probe's report
+//! from a `nook run`, a `nook run` left running in the background, and the
+//! "nothing left behind" check for a refused `nook run`.
 
 use crate::images_support::{images_dir, Nook};
 use runtime_tests::env::workspace_root;
@@ -69,6 +70,15 @@ pub fn nook_with_busybox() -> Option<Nook> {
         &dir.join("busybox-docker.tar").to_string_lossy(),
     ]);
     Some(n)
+}
+
+/// `nook run --rm [flags] busybox /probe report`: the probe's report.
+pub fn probe(n: &Nook, flags: &[&str]) -> Value {
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["busybox", "/probe", "report"]);
+    let out = n.ok(&args);
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("probe output {out:?}: {e}"))
 }
 
 /// Why no limit can be applied here, if so: rootless, a user may create a
