@@ -9,6 +9,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A container that prints `tick` until SIGINT, then `got-int` and exits 7.
+pub const TICK: &str = "trap 'echo got-int; exit 7' INT; while true; do echo tick; sleep 0.1; done";
+
 pub struct Front {
     pub n: Nook,
 }
