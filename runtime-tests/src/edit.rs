@@ -86,6 +86,10 @@ pub trait ConfigExt {
     /// Add a namespace (`path` to join an existing one), replacing one of the same type.
     fn namespace(&mut self, kind: &str, path: Option<&str>) -> &mut Self;
     fn remove_namespace(&mut self, kind: &str) -> &mut Self;
+    /// A user namespace of the container's own mapping its ids 0..`size` onto host
+    /// ids `host_id`.. (uids and gids alike), without the mounts' `gid=` options
+    /// (the group they name may not be mapped).
+    fn own_user_namespace(&mut self, host_id: u64, size: u64) -> &mut Self;
     /// Append a hook of `kind` (prestart, createRuntime, ..., poststop).
     fn add_hook(&mut self, kind: &str, path: &str, args: &[&str]) -> &mut Self {
         let hook = json!({"path": path, "args": args, "timeout": 30});
@@ -189,6 +193,21 @@ impl ConfigExt for Value {
             ns["path"] = json!(p);
         }
         self.push("/linux/namespaces", ns)
+    }
+
+    fn own_user_namespace(&mut self, host_id: u64, size: u64) -> &mut Self {
+        let map = json!([{"containerID": 0, "hostID": host_id, "size": size}]);
+        self.namespace("user", None)
+            .set("/linux/uidMappings", map.clone())
+            .set("/linux/gidMappings", map);
+        if let Some(mounts) = self.pointer_mut("/mounts").and_then(Value::as_array_mut) {
+            for m in mounts {
+                if let Some(o) = m.get_mut("options").and_then(Value::as_array_mut) {
+                    o.retain(|x| !x.as_str().unwrap_or("").starts_with("gid="));
+                }
+            }
+        }
+        self
     }
 
     fn remove_namespace(&mut self, kind: &str) -> &mut Self {

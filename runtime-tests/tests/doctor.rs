@@ -10,7 +10,7 @@ use std::process::Command;
 
 use runtime_tests::env::fresh_dir;
 use runtime_tests::{mode, skip, Bundle, ConfigExt, Mode, Runtime};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 macro_rules! rootless_only {
     () => {
@@ -175,15 +175,7 @@ fn runtime_names_the_sysctl_that_forbids_user_namespaces() {
     // In a user namespace of our own where user.max_user_namespaces is 0, as its root.
     let (rt, b) = (Runtime::under_test(), Bundle::new());
     b.save_with(|c| {
-        c.namespace("user", None);
-        let one = json!([{"containerID": 0, "hostID": 0, "size": 1}]);
-        c["linux"]["uidMappings"] = one.clone();
-        c["linux"]["gidMappings"] = one;
-        for m in c["mounts"].as_array_mut().unwrap() {
-            if let Some(o) = m.get_mut("options").and_then(Value::as_array_mut) {
-                o.retain(|x| !x.as_str().unwrap_or("").starts_with("gid="));
-            }
-        }
+        c.own_user_namespace(0, 1);
     });
     let mut cmd = Command::new("unshare");
     cmd.args([

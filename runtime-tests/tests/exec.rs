@@ -2,7 +2,8 @@
 //! cgroup, takes the identity asked for, returns its exit status, and leaks no
 //! fd of the runtime; the same flags give the same report under runc.
 
-use runtime_tests::{error_text, is_runc, mode, skip, Bundle, Mode, Runtime};
+use runtime_tests::report::proc_ns_inode;
+use runtime_tests::{error_text, is_runc, mode, skip, Bundle, ConfigExt, Mode, Runtime};
 use serde_json::{json, Value};
 
 /// A running container whose init sleeps; returns its id.
@@ -42,9 +43,7 @@ fn exec_joins_the_containers_namespaces_and_cgroup() {
         r["processes"]
     );
     for ns in ["pid", "net", "ipc", "uts", "mnt"] {
-        let want = std::fs::metadata(format!("/proc/{pid}/ns/{ns}"))
-            .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
-            .unwrap();
+        let want = proc_ns_inode(&pid.to_string(), ns);
         assert_eq!(r["namespaces"][ns], want, "{ns} namespace");
     }
     let init_cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
@@ -212,30 +211,15 @@ fn exec_joins_the_containers_user_namespace() {
     }
     let (rt, b) = (Runtime::under_test(), Bundle::new());
     b.save_with(|c| {
-        c["linux"]["namespaces"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"type": "user"}));
-        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-        for m in c["mounts"].as_array_mut().unwrap() {
-            if let Some(o) = m.get_mut("options").and_then(Value::as_array_mut) {
-                o.retain(|x| !x.as_str().unwrap_or("").starts_with("gid="));
-            }
-        }
-        c["mounts"]
-            .as_array_mut()
-            .unwrap()
-            .retain(|m| m["destination"] != "/sys/fs/cgroup");
+        c.own_user_namespace(100000, 65536)
+            .remove_mount("/sys/fs/cgroup");
         c["process"]["args"] = json!(["/probe", "sleep", "300"]);
     });
     let id = rt.new_id();
     rt.run_saved(&b, &id, &["--detach"]).ok();
     let r = exec_probe(&rt, &id, &[], &[]);
     let pid = init_pid(&rt, &id);
-    let want = std::fs::metadata(format!("/proc/{pid}/ns/user"))
-        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
-        .unwrap();
+    let want = proc_ns_inode(&pid.to_string(), "user");
     assert_eq!(
         r["namespaces"]["user"], want,
         "the container's user namespace"
@@ -294,21 +278,13 @@ fn exec_joins_the_containers_time_namespace() {
     }
     let (rt, b) = (Runtime::under_test(), Bundle::new());
     b.save_with(|c| {
-        c["linux"]["namespaces"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"type": "time"}));
-        c["process"]["args"] = json!(["/probe", "sleep", "300"]);
+        c.namespace("time", None).args(&["/probe", "sleep", "300"]);
     });
     let id = rt.new_id();
     rt.run_saved(&b, &id, &["--detach"]).ok();
     let pid = init_pid(&rt, &id);
-    let want = std::fs::metadata(format!("/proc/{pid}/ns/time"))
-        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
-        .unwrap();
-    let host = std::fs::metadata("/proc/self/ns/time")
-        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
-        .unwrap();
+    let want = proc_ns_inode(&pid.to_string(), "time");
+    let host = proc_ns_inode("self", "time");
     assert_ne!(want, host, "the container has its own time namespace");
     let r = exec_probe(&rt, &id, &[], &[]);
     assert_eq!(r["namespaces"]["time"], want, "exec joined it");

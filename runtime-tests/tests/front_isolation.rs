@@ -239,28 +239,15 @@ fn isolation_and_probe_agree() {
 /// cannot make one yet, so nook-runtime runs it and a store is pointed at its state.
 #[test]
 fn isolation_enters_a_container_with_its_own_user_namespace() {
-    use runtime_tests::{mode, skip, Bundle, Mode, Runtime};
+    use runtime_tests::{mode, skip, Bundle, ConfigExt, Mode, Runtime};
     if mode() == Mode::Userns {
         skip!("only uid 0 is mapped here: a container user namespace cannot map 100000");
     }
     let _s = serial();
     let (rt, b) = (Runtime::under_test(), Bundle::new());
     b.save_with(|c| {
-        c["linux"]["namespaces"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"type": "user"}));
-        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-        for m in c["mounts"].as_array_mut().unwrap() {
-            if let Some(o) = m.get_mut("options").and_then(Value::as_array_mut) {
-                o.retain(|x| !x.as_str().unwrap_or("").starts_with("gid="));
-            }
-        }
-        c["mounts"]
-            .as_array_mut()
-            .unwrap()
-            .retain(|m| m["destination"] != "/sys/fs/cgroup");
+        c.own_user_namespace(100000, 65536)
+            .remove_mount("/sys/fs/cgroup");
         c["hostname"] = json!("userns-box");
         c["process"]["args"] = json!(["/probe", "sleep", "300"]);
     });
