@@ -5,7 +5,7 @@
 use clap::Parser;
 use nook::cli::front::{Cli, Command, ImageCommand, RunArgs};
 use nook::cli::front_config::VolumeCommand;
-use nook::cli::front_ctr::{ContainerCommand as C, SystemCommand};
+use nook::cli::front_ctr::{ContainerCommand as C, ContainerOp as Op, SystemCommand};
 use nook::front::{exec, inspect, lifecycle, logs, monitor, ps, run as frun};
 use nook::image::commands as cmd;
 
@@ -56,10 +56,8 @@ fn main() {
     // Commands that fork processes into a container run from a sealed copy
     // of this binary, as nook-runtime does, so nothing in a container can
     // reach the host's file. The monitor itself stays on the on-disk binary.
-    let forks = matches!(
-        cli.command,
-        Command::CreateHelper(_) | Command::Exec(_) | Command::Container(C::Exec(_))
-    );
+    let forks = matches!(cli.command, Command::CreateHelper(_))
+        || matches!(cli.command.container_op(), Some(Op::Exec(_)));
     if forks && !nook::kernel::selfexe::is_sealed_copy() {
         let Err(e) = nook::kernel::selfexe::reexec_sealed();
         eprintln!("nook: {}", e.one_line());
@@ -77,9 +75,9 @@ fn main() {
 /// `rm -f` and `restart` as a user: stop the running containers from here
 /// first (front::lifecycle::stop_before_userns says why).
 fn stop_before_userns(cli: &Cli) {
-    let (names, a) = match &cli.command {
-        Command::Rm(a) | Command::Container(C::Rm(a)) if a.force => (&a.containers, None),
-        Command::Restart(a) | Command::Container(C::Restart(a)) => (&a.containers, Some(a)),
+    let (names, a) = match (&cli.command, cli.command.container_op()) {
+        (Command::Rm(a) | Command::Container(C::Rm(a)), _) if a.force => (&a.containers, None),
+        (_, Some(Op::Restart(a))) => (&a.containers, Some(a)),
         _ => return,
     };
     if let Ok(store) = cmd::open_store(cli.root.as_deref()) {
@@ -92,17 +90,17 @@ fn stop_before_userns(cli: &Cli) {
 
 /// Commands that create files of the image's owners or run containers.
 fn needs_userns(c: &Command) -> bool {
+    if let Some(op) = c.container_op() {
+        return matches!(
+            op,
+            Op::Run(_) | Op::Create(_) | Op::Start(_) | Op::Restart(_)
+        );
+    }
     matches!(
         c,
-        Command::Run(_)
-            | Command::Monitor(_)
-            | Command::Create(_)
-            | Command::Start(_)
-            | Command::Restart(_)
+        Command::Monitor(_)
             | Command::Rm(_)
-            | Command::Container(
-                C::Run(_) | C::Create(_) | C::Start(_) | C::Restart(_) | C::Rm(_) | C::Prune(_)
-            )
+            | Command::Container(C::Rm(_) | C::Prune(_))
             | Command::Load(_)
             | Command::Import(_)
             | Command::Rmi(_)
@@ -126,50 +124,15 @@ fn run(cli: Cli) -> nook::Result<i32> {
         Command::Monitor(a) if a.stage2 => return Ok(monitor::stage2(&store, &a.id, a.attach)),
         Command::Monitor(a) => return Ok(monitor::stage1(&store, &a.id, a.attach)),
         Command::CreateHelper(a) => return Ok(nook::front::create::helper(&store, &a.id)),
-        Command::Run(a) | Command::Container(C::Run(a)) => {
-            return frun::run(&store, &run_options(&a)?)
-        }
-        Command::Create(a) | Command::Container(C::Create(a)) => {
-            let rec = frun::create(&store, &run_options(&a)?)?;
-            println!("{}", rec.id);
-            return Ok(0);
-        }
-        Command::Start(a) | Command::Container(C::Start(a)) => {
-            return lifecycle::start(&store, &a, out)
-        }
-        Command::Exec(a) | Command::Container(C::Exec(a)) => return exec::exec(&store, &a),
-        Command::Attach(a) | Command::Container(C::Attach(a)) => {
-            return nook::front::attach::command(&store, &a)
-        }
+        Command::Ctr(op) | Command::Container(C::Op(op)) => return container_op(&store, op, out),
         _ => {}
     }
     match cli.command {
         Command::Ps(a) | Command::Container(C::Ls(a)) => ps::ps(&store, &a, out),
-        Command::Logs(a) | Command::Container(C::Logs(a)) => logs::logs(&store, &a),
-        Command::Stop(a) | Command::Container(C::Stop(a)) => lifecycle::stop(&store, &a, out),
-        Command::Kill(a) | Command::Container(C::Kill(a)) => lifecycle::kill(&store, &a, out),
-        Command::Restart(a) | Command::Container(C::Restart(a)) => {
-            lifecycle::restart(&store, &a, out)
-        }
         Command::Rm(a) | Command::Container(C::Rm(a)) => lifecycle::rm(&store, &a, out),
-        Command::Wait(a) | Command::Container(C::Wait(a)) => {
-            lifecycle::wait(&store, &a.containers, out)
-        }
         Command::Inspect(a) => inspect::inspect(&store, &a.containers, true, out),
         Command::Container(C::Inspect(a)) => inspect::inspect(&store, &a.containers, false, out),
-        Command::Top(a) | Command::Container(C::Top(a)) => {
-            inspect::top(&store, &a.container, &a.ps_args, out)
-        }
-        Command::Rename(a) | Command::Container(C::Rename(a)) => {
-            lifecycle::rename(&store, &a.container, &a.new_name)
-        }
         Command::Container(C::Prune(_)) => lifecycle::prune(&store, out),
-        Command::Pause(a) | Command::Container(C::Pause(a)) => {
-            nook::front::pause::pause(&store, &a.containers, true, out)
-        }
-        Command::Unpause(a) | Command::Container(C::Unpause(a)) => {
-            nook::front::pause::pause(&store, &a.containers, false, out)
-        }
         Command::System(SystemCommand::Df) => inspect::system_df(&store, out),
         Command::System(SystemCommand::Info) | Command::Info => inspect::info(&store, out),
         Command::Version => inspect::version(out),
@@ -188,6 +151,35 @@ fn run(cli: Cli) -> nook::Result<i32> {
         Command::Stats(a) => nook::front::stats::command(&store, &a, out),
         Command::Isolation(a) => return nook::front::isolation::command(&store, &a, out),
         _ => Ok(()),
+    }
+    .map(|()| 0)
+}
+
+/// A command of `nook X` and `nook container X` alike; the exit status as `run` gives it.
+fn container_op(
+    store: &nook::image::store::Store,
+    op: Op,
+    out: &mut impl std::io::Write,
+) -> nook::Result<i32> {
+    match op {
+        Op::Run(a) => return frun::run(store, &run_options(&a)?),
+        Op::Create(a) => {
+            let rec = frun::create(store, &run_options(&a)?)?;
+            println!("{}", rec.id);
+            return Ok(0);
+        }
+        Op::Start(a) => return lifecycle::start(store, &a, out),
+        Op::Exec(a) => return exec::exec(store, &a),
+        Op::Attach(a) => return nook::front::attach::command(store, &a),
+        Op::Logs(a) => logs::logs(store, &a),
+        Op::Stop(a) => lifecycle::stop(store, &a, out),
+        Op::Kill(a) => lifecycle::kill(store, &a, out),
+        Op::Restart(a) => lifecycle::restart(store, &a, out),
+        Op::Wait(a) => lifecycle::wait(store, &a.containers, out),
+        Op::Top(a) => inspect::top(store, &a.container, &a.ps_args, out),
+        Op::Rename(a) => lifecycle::rename(store, &a.container, &a.new_name),
+        Op::Pause(a) => nook::front::pause::pause(store, &a.containers, true, out),
+        Op::Unpause(a) => nook::front::pause::pause(store, &a.containers, false, out),
     }
     .map(|()| 0)
 }

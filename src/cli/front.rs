@@ -23,40 +23,15 @@ pub struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a command in a new container
-    Run(RunArgs),
-    /// Create a container without starting it
-    Create(RunArgs),
+    /// run, create, logs, stop, ...: the same as `nook container ...`
+    #[command(flatten)]
+    Ctr(ContainerOp),
     /// List containers
     Ps(PsArgs),
-    /// Show a container's output
-    Logs(LogsArgs),
-    /// Stop containers (stop signal, then SIGKILL)
-    Stop(StopArgs),
-    /// Send a signal to containers
-    Kill(KillArgs),
-    /// Start stopped containers
-    Start(StartArgs),
-    /// Stop and start containers
-    Restart(StopArgs),
     /// Remove containers
     Rm(RmArgs),
-    /// Run a command in a running container
-    Exec(ExecArgs),
-    /// Wait for containers to stop and print their exit codes
-    Wait(Targets),
     /// Details of containers (or images) as JSON
     Inspect(Targets),
-    /// The processes of a container
-    Top(TopArgs),
-    /// Rename a container
-    Rename(RenameArgs),
-    /// Attach to a running container's input and output
-    Attach(AttachArgs),
-    /// Freeze every process of containers
-    Pause(Targets),
-    /// Thaw paused containers
-    Unpause(Targets),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -95,6 +70,16 @@ pub enum Command {
     Isolation(super::front_config::IsolationArgs),
     /// Check that this host is ready for containers run by this user
     Doctor(DoctorArgs),
+}
+
+impl Command {
+    /// The container command, given as `nook X` or `nook container X`.
+    pub fn container_op(&self) -> Option<&ContainerOp> {
+        match self {
+            Command::Ctr(op) | Command::Container(ContainerCommand::Op(op)) => Some(op),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

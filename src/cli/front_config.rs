@@ -208,7 +208,7 @@ mod tests {
             .unwrap()
             .command
         {
-            super::super::front::Command::Run(r) => r,
+            super::super::front::Command::Ctr(super::super::front_ctr::ContainerOp::Run(r)) => r,
             _ => panic!("not run"),
         }
     }

@@ -4,29 +4,55 @@
 
 use clap::{Args, Subcommand};
 
+/// `nook container ...`: the shared commands, and those only found here.
+// Parsed once per process: the size of `run`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ContainerCommand {
     /// List containers
     #[command(alias = "list", alias = "ps")]
     Ls(PsArgs),
-    Run(super::front::RunArgs),
-    Create(super::front::RunArgs),
-    Logs(LogsArgs),
-    Stop(StopArgs),
-    Kill(KillArgs),
-    Start(StartArgs),
-    Restart(StopArgs),
+    #[command(flatten)]
+    Op(ContainerOp),
+    /// Remove containers
     #[command(alias = "remove")]
     Rm(RmArgs),
-    Exec(ExecArgs),
-    Wait(Targets),
+    /// Details of containers as JSON
     Inspect(Targets),
-    Top(TopArgs),
-    Rename(RenameArgs),
     /// Remove all stopped containers
     Prune(super::front::PruneArgs),
+}
+
+/// The container commands that are the same as `nook X` and `nook container X`.
+#[derive(Debug, Subcommand)]
+pub enum ContainerOp {
+    /// Run a command in a new container
+    Run(super::front::RunArgs),
+    /// Create a container without starting it
+    Create(super::front::RunArgs),
+    /// Show a container's output
+    Logs(LogsArgs),
+    /// Stop containers (stop signal, then SIGKILL)
+    Stop(StopArgs),
+    /// Send a signal to containers
+    Kill(KillArgs),
+    /// Start stopped containers
+    Start(StartArgs),
+    /// Stop and start containers
+    Restart(StopArgs),
+    /// Run a command in a running container
+    Exec(ExecArgs),
+    /// Wait for containers to stop and print their exit codes
+    Wait(Targets),
+    /// The processes of a container
+    Top(TopArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+    /// Attach to a running container's input and output
     Attach(AttachArgs),
+    /// Freeze every process of containers
     Pause(Targets),
+    /// Thaw paused containers
     Unpause(Targets),
 }
 
