@@ -1,7 +1,9 @@
 //! `Output`: what one runtime command did, and finding the probe's JSON line in it.
 
-use std::fs;
-use std::path::PathBuf;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -65,4 +67,44 @@ pub fn last_json_line(text: &str) -> Option<Value> {
             .flatten()
             .filter(Value::is_object)
     })
+}
+
+/// Run `cmd` to completion, its stdout and stderr in `<dir>/io/<n>.out` and `.err`
+/// (files, not pipes: a detached container keeps its stdio open, and a pipe would
+/// never reach EOF); killed, with a panic showing both, after `timeout`.
+pub fn run_to_files(mut cmd: Command, dir: &Path, n: usize, timeout: Duration) -> Output {
+    let out_path = dir.join(format!("io/{n}.out"));
+    let err_path = dir.join(format!("io/{n}.err"));
+    cmd.stdout(File::create(&out_path).expect("create stdout file"))
+        .stderr(File::create(&err_path).expect("create stderr file"));
+    let command = format!("{cmd:?}").replace('"', "");
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait().expect("wait for the command") {
+            Some(st) => break st,
+            None if Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "timed out after {timeout:?}: {command}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                    fs::read_to_string(&out_path).unwrap_or_default(),
+                    fs::read_to_string(&err_path).unwrap_or_default()
+                );
+            }
+            None => std::thread::sleep(Duration::from_millis(5)),
+        }
+    };
+    use std::os::unix::process::ExitStatusExt;
+    Output {
+        command,
+        status: status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+        stdout: fs::read_to_string(&out_path).unwrap_or_default(),
+        stderr: fs::read_to_string(&err_path).unwrap_or_default(),
+        stdout_path: out_path,
+    }
 }

@@ -5,7 +5,7 @@
 //! `run --detach` the container keeps its stdio open, and a pipe would never reach EOF.
 
 use std::cell::{Cell, RefCell};
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -98,46 +98,10 @@ impl Runtime {
     }
 
     /// Run a prepared command to completion (with the timeout), capturing its output.
-    pub fn output_of(&self, mut cmd: Command) -> Output {
+    pub fn output_of(&self, cmd: Command) -> Output {
         let n = self.seq.get();
         self.seq.set(n + 1);
-        let out_path = self.dir.join(format!("io/{n}.out"));
-        let err_path = self.dir.join(format!("io/{n}.err"));
-        let out = File::create(&out_path).expect("create stdout file");
-        let err = File::create(&err_path).expect("create stderr file");
-        cmd.stdout(out).stderr(err);
-        let command = format!("{cmd:?}").replace('"', "");
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
-        let deadline = Instant::now() + self.timeout;
-        let status = loop {
-            match child.try_wait().expect("wait for runtime") {
-                Some(st) => break st,
-                None if Instant::now() > deadline => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "timed out after {:?}: {command}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                        self.timeout,
-                        fs::read_to_string(&out_path).unwrap_or_default(),
-                        fs::read_to_string(&err_path).unwrap_or_default()
-                    );
-                }
-                None => std::thread::sleep(Duration::from_millis(5)),
-            }
-        };
-        use std::os::unix::process::ExitStatusExt;
-        let code = status
-            .code()
-            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
-        Output {
-            command,
-            status: code,
-            stdout: fs::read_to_string(&out_path).unwrap_or_default(),
-            stderr: fs::read_to_string(&err_path).unwrap_or_default(),
-            stdout_path: out_path,
-        }
+        crate::output::run_to_files(cmd, &self.dir, n, self.timeout)
     }
 
     /// Run `<binary> --root <root> ARGS...`.

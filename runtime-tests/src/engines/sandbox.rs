@@ -110,41 +110,8 @@ impl Sandbox {
     pub fn run(&self, mut cmd: Command) -> Output {
         let n = self.seq.get();
         self.seq.set(n + 1);
-        let out_path = self.dir.join(format!("io/{n}.out"));
-        let err_path = self.dir.join(format!("io/{n}.err"));
-        cmd.stdin(Stdio::null())
-            .stdout(File::create(&out_path).expect("create stdout file"))
-            .stderr(File::create(&err_path).expect("create stderr file"));
-        let command = format!("{cmd:?}").replace('"', "");
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
-        let deadline = Instant::now() + self.timeout;
-        let status = loop {
-            match child.try_wait().expect("wait for client") {
-                Some(st) => break st,
-                None if Instant::now() > deadline => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "timed out after {:?}: {command}\n--- stderr ---\n{}",
-                        self.timeout,
-                        fs::read_to_string(&err_path).unwrap_or_default()
-                    );
-                }
-                None => std::thread::sleep(Duration::from_millis(10)),
-            }
-        };
-        use std::os::unix::process::ExitStatusExt;
-        Output {
-            command,
-            status: status
-                .code()
-                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
-            stdout: fs::read_to_string(&out_path).unwrap_or_default(),
-            stderr: fs::read_to_string(&err_path).unwrap_or_default(),
-            stdout_path: out_path,
-        }
+        cmd.stdin(Stdio::null());
+        crate::output::run_to_files(cmd, &self.dir, n, self.timeout)
     }
 
     /// Start a daemon (output to `<name>.log`) and wait until `ready()` or 30 s.
