@@ -1,30 +1,13 @@
 //! `nook-runtime`: parse, open the log, call the library, map errors to exit codes.
 #![forbid(unsafe_code)]
 
-use clap::Parser;
 use nook::cli::runtime::{Cli, Command, CreateArgs, ListFormat, LogFormat};
 use nook::container::{self, store::Store, CreateOptions};
 use nook::error::{Error, Result};
 use std::io::Write;
 
 fn main() {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) if !e.use_stderr() => {
-            let _ = e.print();
-            std::process::exit(0);
-        }
-        Err(e) => {
-            let text = e.to_string();
-            let first = text
-                .lines()
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
-            eprintln!("nook-runtime: {first}");
-            std::process::exit(1);
-        }
-    };
+    let cli: Cli = nook::cli::parse_or_exit(std::env::args_os(), "nook-runtime", 1);
     // Commands that start container processes run from a sealed copy of this
     // binary: nothing in a container can reach the host's file through /proc.
     let starts = matches!(

@@ -2,7 +2,6 @@
 //! error on one line; exit 125 for nook's own errors, as docker does.
 #![forbid(unsafe_code)]
 
-use clap::Parser;
 use nook::cli::front::{Cli, Command, ImageCommand, RunArgs};
 use nook::cli::front_config::VolumeCommand;
 use nook::cli::front_ctr::{ContainerCommand as C, ContainerOp as Op, SystemCommand};
@@ -11,20 +10,8 @@ use nook::image::commands as cmd;
 
 fn main() {
     let args = nook::cli::front_config::end_options_at_image(std::env::args_os().collect());
-    let cli = match Cli::try_parse_from(args) {
-        Ok(c) => c,
-        Err(e) if !e.use_stderr() => {
-            let _ = e.print();
-            std::process::exit(0);
-        }
-        Err(e) => {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            // One line (docs/errors.md); docker adds "See 'docker --help'.".
-            eprintln!("nook: {}", first.trim_start_matches("error: "));
-            std::process::exit(125);
-        }
-    };
+    // Exit 125 for a bad command line, as docker does.
+    let cli: Cli = nook::cli::parse_or_exit(args, "nook", 125);
     // The doctor's probe: a fresh process that changes namespace before anything else.
     if let Command::Doctor(nook::cli::front::DoctorArgs {
         probe: Some(dir), ..
