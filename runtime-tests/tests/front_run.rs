@@ -6,20 +6,8 @@
 #[allow(dead_code)]
 mod images_support;
 
-use images_support::{images_dir, Nook};
+use images_support::nook_with_busybox;
 use runtime_tests::skip;
-
-/// A store with the fixture busybox image loaded.
-fn nook_with_busybox() -> Option<Nook> {
-    let dir = images_dir()?;
-    let n = Nook::new();
-    n.ok(&[
-        "load",
-        "-i",
-        &dir.join("busybox-docker.tar").to_string_lossy(),
-    ]);
-    Some(n)
-}
 
 macro_rules! setup {
     () => {{

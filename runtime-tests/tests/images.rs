@@ -3,6 +3,8 @@
 //! the loaded tree equals `umoci unpack`'s; save → skopeo accepts it and a
 //! reload keeps the id; hostile archives fail with one line and change nothing.
 
+// Shared with the front_* tests; this file uses only part of it.
+#[allow(dead_code)]
 mod images_support;
 
 use images_support::{diff, have, images_dir, tree, Nook};

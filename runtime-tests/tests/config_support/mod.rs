@@ -3,7 +3,7 @@
 //! from a `nook run`, a `nook run` left running in the background, and the
 //! "nothing left behind" check for a refused `nook run`.
 
-use crate::images_support::{images_dir, Nook};
+use crate::images_support::Nook;
 use runtime_tests::env::workspace_root;
 use runtime_tests::leftovers::{cgroups_named, mounts_mentioning};
 use serde_json::Value;
@@ -60,17 +60,7 @@ pub fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A store with the fixture busybox image loaded.
-pub fn nook_with_busybox() -> Option<Nook> {
-    let dir = images_dir()?;
-    let n = Nook::new();
-    n.ok(&[
-        "load",
-        "-i",
-        &dir.join("busybox-docker.tar").to_string_lossy(),
-    ]);
-    Some(n)
-}
+pub use crate::images_support::nook_with_busybox;
 
 /// `nook run --rm [flags] busybox /probe report`: the probe's report.
 pub fn probe(n: &Nook, flags: &[&str]) -> Value {

@@ -2,7 +2,7 @@
 //! busybox image, commands with a timeout, and the leftovers check (mounts,
 //! processes, cgroups, files) for containers that are gone.
 
-use crate::images_support::{images_dir, Nook, Out};
+use crate::images_support::{nook_with_busybox, Nook, Out};
 use runtime_tests::env::workspace_root;
 use runtime_tests::leftovers::{cgroups_named, mounts_mentioning};
 use std::path::PathBuf;
@@ -30,14 +30,7 @@ pub fn uid_1000_mapped() -> bool {
 
 /// A store with busybox loaded, or the reason to skip.
 pub fn front() -> Result<Front, String> {
-    let dir = images_dir().ok_or("fixture images missing: run `make fixtures`")?;
-    let n = Nook::new();
-    n.ok(&[
-        "load",
-        "-q",
-        "-i",
-        &dir.join("busybox-docker.tar").to_string_lossy(),
-    ]);
+    let n = nook_with_busybox().ok_or("fixture images missing: run `make fixtures`")?;
     Ok(Front { n })
 }
 

@@ -1,5 +1,6 @@
-//! Helpers for tests/images.rs: the fixture images, a `nook` runner with a
-//! private store, and a tree listing to compare unpacked rootfs trees.
+//! Helpers for tests/images.rs (and the front_* tests): the fixture images, a
+//! `nook` runner with a private store (one with busybox loaded), and a tree
+//! listing to compare unpacked rootfs trees.
 
 use runtime_tests::env::{fresh_dir, workspace_root};
 use std::collections::BTreeMap;
@@ -12,6 +13,19 @@ pub fn images_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target/fixtures/images"));
     d.join("oci/index.json").is_file().then_some(d)
+}
+
+/// A store with the fixture busybox image loaded, or None without the fixtures.
+pub fn nook_with_busybox() -> Option<Nook> {
+    let dir = images_dir()?;
+    let n = Nook::new();
+    n.ok(&[
+        "load",
+        "-q",
+        "-i",
+        &dir.join("busybox-docker.tar").to_string_lossy(),
+    ]);
+    Some(n)
 }
 
 pub fn have(tool: &str) -> bool {
