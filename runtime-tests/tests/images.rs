@@ -7,7 +7,7 @@
 #[allow(dead_code)]
 mod images_support;
 
-use images_support::{diff, have, images_dir, tree, Nook};
+use images_support::{diff, have, images_dir, nook_with, nook_with_busybox, tree, Nook};
 use runtime_tests::env::{fresh_dir, workspace_root};
 use runtime_tests::skip;
 use std::path::{Path, PathBuf};
@@ -75,16 +75,9 @@ fn multi_layer_oci_unpacks_like_umoci() {
 
 #[test]
 fn save_round_trip_keeps_the_id_and_skopeo_reads_it() {
-    let Some(dir) = images_dir() else {
+    let Some(nook) = nook_with("multi-oci.tar") else {
         skip!("no fixture images (run `make fixtures`)")
     };
-    let nook = Nook::new();
-    nook.ok(&[
-        "load",
-        "-q",
-        "-i",
-        dir.join("multi-oci.tar").to_str().unwrap(),
-    ]);
     let id = nook.ok(&["images", "-q", "--no-trunc", "multi"]);
     let work = fresh_dir("nook-save");
     let saved = work.join("multi.tar");
@@ -132,16 +125,9 @@ fn save_round_trip_keeps_the_id_and_skopeo_reads_it() {
 
 #[test]
 fn hostile_archives_fail_with_one_line_and_change_nothing() {
-    let Some(dir) = images_dir() else {
+    let (Some(dir), Some(nook)) = (images_dir(), nook_with_busybox()) else {
         skip!("no fixture images (run `make fixtures`)")
     };
-    let nook = Nook::new();
-    nook.ok(&[
-        "load",
-        "-q",
-        "-i",
-        dir.join("busybox-docker.tar").to_str().unwrap(),
-    ]);
     let listing = || {
         let o = Command::new("find")
             .arg(&nook.root)

@@ -55,10 +55,17 @@ fn user_group_and_additional_groups() {
     assert_eq!(groups, [29, 2000], "exactly additionalGids");
 }
 
-/// Assert each of the five sets of the report is exactly the named list.
-fn assert_caps(r: &serde_json::Value, sets: &[(&str, &[&str])]) {
+/// A container running as `uid` (and that gid) with each capability set configured
+/// as named: the probe reports each set exactly so.
+fn caps_are_as_configured(uid: u32, sets: &[(&str, &[&str])]) {
+    let (rt, mut b) = (Runtime::under_test(), Bundle::new());
+    b.config.user(uid, uid, &[]);
     for (set, names) in sets {
-        let got = report_caps(r, set);
+        b.config.cap_set(set, names);
+    }
+    let r = rt.run_probe(&b, &[]);
+    for (set, names) in sets {
+        let got = report_caps(&r, set);
         let want = cap_mask(names);
         assert_eq!(
             got,
@@ -83,16 +90,8 @@ fn capability_sets_as_root() {
     ];
     let inheritable = ["CAP_KILL", "CAP_NET_BIND_SERVICE"];
     let ambient = ["CAP_NET_BIND_SERVICE"];
-    let (rt, mut b) = (Runtime::under_test(), Bundle::new());
-    b.config
-        .cap_set("bounding", &bounding)
-        .cap_set("permitted", &bounding)
-        .cap_set("effective", &bounding)
-        .cap_set("inheritable", &inheritable)
-        .cap_set("ambient", &ambient);
-    let r = rt.run_probe(&b, &[]);
-    assert_caps(
-        &r,
+    caps_are_as_configured(
+        0,
         &[
             ("bounding", &bounding),
             ("permitted", &bounding),
@@ -116,17 +115,8 @@ fn capability_sets_as_non_root() {
     ];
     let inheritable = ["CAP_KILL", "CAP_NET_BIND_SERVICE"];
     let ambient = ["CAP_NET_BIND_SERVICE"];
-    let (rt, mut b) = (Runtime::under_test(), Bundle::new());
-    b.config
-        .user(1000, 1000, &[])
-        .cap_set("bounding", &bounding)
-        .cap_set("permitted", &ambient)
-        .cap_set("effective", &ambient)
-        .cap_set("inheritable", &inheritable)
-        .cap_set("ambient", &ambient);
-    let r = rt.run_probe(&b, &[]);
-    assert_caps(
-        &r,
+    caps_are_as_configured(
+        1000,
         &[
             ("bounding", &bounding),
             ("permitted", &ambient),

@@ -15,17 +15,17 @@ pub fn images_dir() -> Option<PathBuf> {
     d.join("oci/index.json").is_file().then_some(d)
 }
 
-/// A store with the fixture busybox image loaded, or None without the fixtures.
-pub fn nook_with_busybox() -> Option<Nook> {
+/// A store with one fixture archive loaded, or None without the fixtures.
+pub fn nook_with(archive: &str) -> Option<Nook> {
     let dir = images_dir()?;
     let n = Nook::new();
-    n.ok(&[
-        "load",
-        "-q",
-        "-i",
-        &dir.join("busybox-docker.tar").to_string_lossy(),
-    ]);
+    n.ok(&["load", "-q", "-i", &dir.join(archive).to_string_lossy()]);
     Some(n)
+}
+
+/// A store with the fixture busybox image loaded, or None without the fixtures.
+pub fn nook_with_busybox() -> Option<Nook> {
+    nook_with("busybox-docker.tar")
 }
 
 pub fn have(tool: &str) -> bool {
