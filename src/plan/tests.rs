@@ -13,15 +13,15 @@ fn host(cgroups: CgroupLayout) -> Host {
     }
 }
 
+/// The plan of container `c1` in bundle /b on a cgroup v2 host, as root.
 fn build(v: serde_json::Value) -> Result<Plan> {
-    let spec = crate::spec::parse(v.to_string().as_bytes()).unwrap();
-    Plan::build(
-        "c1",
-        Path::new("/b"),
-        &spec,
-        &host(CgroupLayout::Unified),
-        &LaunchOptions::default(),
-    )
+    build_on(v, &host(CgroupLayout::Unified))
+}
+
+/// The plan of container `c1` in bundle /b for `config` on host `h`.
+fn build_on(config: serde_json::Value, h: &Host) -> Result<Plan> {
+    let spec = crate::spec::parse(config.to_string().as_bytes()).unwrap();
+    Plan::build("c1", Path::new("/b"), &spec, h, &LaunchOptions::default())
 }
 
 fn base() -> serde_json::Value {
@@ -121,11 +121,10 @@ fn mount_options_split_into_flags_propagation_and_data() {
 
 #[test]
 fn cgroup_mount_on_hybrid_host_binds_controllers() {
-    let spec = crate::spec::parse(base().to_string().as_bytes()).unwrap();
     let h = host(CgroupLayout::Legacy {
         controllers: vec!["memory".into(), "pids".into()],
     });
-    let p = Plan::build("c", Path::new("/b"), &spec, &h, &LaunchOptions::default()).unwrap();
+    let p = build_on(base(), &h).unwrap();
     let cg = p
         .mounts
         .iter()
@@ -215,11 +214,10 @@ fn v2_device_rules_become_a_program_not_a_note() {
     );
     let prog = p.cgroup.device_program.expect("a device program on v2");
     assert!(prog.len() > 20, "{prog:?}");
-    let spec = crate::spec::parse(base().to_string().as_bytes()).unwrap();
     let v1 = host(CgroupLayout::Legacy {
         controllers: vec!["devices".into()],
     });
-    let p = Plan::build("c", Path::new("/b"), &spec, &v1, &LaunchOptions::default()).unwrap();
+    let p = build_on(base(), &v1).unwrap();
     assert_eq!(p.cgroup.device_program, None);
 }
 
@@ -227,11 +225,10 @@ fn v2_device_rules_become_a_program_not_a_note() {
 fn cgroup_defaults_to_the_id_with_device_rules_on_v1() {
     let p = build(base()).unwrap();
     assert_eq!(p.cgroup.path, cgroup::CgroupPath::Relative("c1".into()));
-    let spec = crate::spec::parse(base().to_string().as_bytes()).unwrap();
     let h = host(CgroupLayout::Legacy {
         controllers: vec!["devices".into()],
     });
-    let p = Plan::build("c", Path::new("/b"), &spec, &h, &LaunchOptions::default()).unwrap();
+    let p = build_on(base(), &h).unwrap();
     assert_eq!(p.cgroup.writes[0].file, "devices.deny");
     assert!(p.cgroup.writes.iter().any(|w| w.value == "c 1:3 rwm"));
 }
@@ -242,43 +239,18 @@ fn rootless_needs_a_user_namespace_and_gets_the_hosts_sys_without_a_netns() {
     user.euid = 1000;
     user.egid = 1000;
     user.delegation = Some(crate::subid::Delegation::default());
-    let spec = crate::spec::parse(base().to_string().as_bytes()).unwrap();
-    let e = Plan::build(
-        "c",
-        Path::new("/b"),
-        &spec,
-        &user,
-        &LaunchOptions::default(),
-    )
-    .unwrap_err()
-    .to_string();
+    let e = build_on(base(), &user).unwrap_err().to_string();
     assert!(
         e.starts_with("linux.namespaces: running as uid 1000 needs a user namespace"),
         "{e}"
     );
     let rootless = crate::spec::default_spec(true, 1000, 1000);
-    let spec = crate::spec::parse(rootless.to_string().as_bytes()).unwrap();
-    let p = Plan::build(
-        "c",
-        Path::new("/b"),
-        &spec,
-        &user,
-        &LaunchOptions::default(),
-    )
-    .unwrap();
+    let p = build_on(rootless.clone(), &user).unwrap();
     // runc's rootless spec binds /sys already; a sysfs mount without a netns becomes one too.
     let mut v = rootless;
     v["mounts"][5] = json!({"destination": "/sys", "type": "sysfs", "source": "sysfs",
                             "options": ["nosuid", "noexec", "nodev", "ro"]});
-    let spec = crate::spec::parse(v.to_string().as_bytes()).unwrap();
-    let q = Plan::build(
-        "c",
-        Path::new("/b"),
-        &spec,
-        &user,
-        &LaunchOptions::default(),
-    )
-    .unwrap();
+    let q = build_on(v, &user).unwrap();
     for plan in [&p, &q] {
         let sys = plan
             .mounts
