@@ -55,10 +55,7 @@ fn attach_without_terminal_proxies_signals_or_not() {
 
 /// A `nook` command with its stdin piped.
 fn spawn_stdin(f: &front_support::Front, args: &[&str]) -> std::process::Child {
-    std::process::Command::new(front_support::nook_bin())
-        .arg("--root")
-        .arg(&f.n.root)
-        .args(args)
+    f.n.command(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

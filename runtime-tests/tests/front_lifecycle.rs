@@ -145,10 +145,7 @@ fn exec_wait_inspect_rename_top() {
     let f = front_or_skip!();
     let id = f.detached(&["--name", "box", "-e", "A=1", "busybox", "sleep", "1000002"]);
     // Under `unshare -r` only uid 0 is mapped: -u 1000 is EINVAL there.
-    let (user, want) = match front_support::uid_1000_mapped() {
-        true => ("1000:1000", "1000"),
-        false => ("0:0", "0"),
-    };
+    let (user, want) = front_support::user_1000_or_root();
     let out = f.ok(&[
         "exec",
         "-e",
@@ -219,10 +216,7 @@ fn exec_wait_inspect_rename_top() {
 #[test]
 fn foreground_flags_stdin_signals_and_rm() {
     let f = front_or_skip!();
-    let (user, want) = match front_support::uid_1000_mapped() {
-        true => ("1000:1000", "1000"),
-        false => ("0:0", "0"),
-    };
+    let (user, want) = front_support::user_1000_or_root();
     let out = f.ok(&[
         "run",
         "--rm",
@@ -240,14 +234,12 @@ fn foreground_flags_stdin_signals_and_rm() {
     ]);
     assert_eq!(out.lines().collect::<Vec<_>>(), ["bar", "/tmp", want, want]);
     // -i streams stdin (and its end) to the container.
-    let mut child = std::process::Command::new(front_support::nook_bin())
-        .arg("--root")
-        .arg(&f.n.root)
-        .args(["run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        f.n.command(&["run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
     use std::io::Write;
     child
         .stdin

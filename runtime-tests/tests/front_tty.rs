@@ -82,7 +82,7 @@ fn have_script() -> bool {
 fn nook(f: &front_support::Front) -> String {
     format!(
         "{} --root {}",
-        front_support::nook_bin().display(),
+        images_support::nook_bin().display(),
         f.n.root.display()
     )
 }

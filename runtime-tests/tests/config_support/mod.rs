@@ -4,12 +4,11 @@
 //! "nothing left behind" check for a refused `nook run`.
 
 use crate::images_support::Nook;
-use runtime_tests::env::workspace_root;
 use runtime_tests::leftovers::{cgroups_named, mounts_mentioning};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -107,19 +106,11 @@ macro_rules! setup {
     }};
 }
 
-fn nook_bin() -> PathBuf {
-    std::env::var_os("NOOK_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/debug/nook"))
-}
-
 /// `nook run ARGS` started in the background (its output discarded).
 fn spawn(n: &Nook, args: &[&str]) -> Child {
-    Command::new(nook_bin())
-        .arg("--root")
-        .arg(&n.root)
-        .arg("run")
-        .args(args)
+    let mut run = vec!["run"];
+    run.extend_from_slice(args);
+    n.command(&run)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

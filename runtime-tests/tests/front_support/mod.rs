@@ -3,10 +3,9 @@
 //! processes, cgroups, files) for containers that are gone.
 
 use crate::images_support::{nook_with_busybox, Nook, Out};
-use runtime_tests::env::workspace_root;
 use runtime_tests::leftovers::{cgroups_named, mounts_mentioning};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// A container that prints `tick` until SIGINT, then `got-int` and exits 7.
@@ -16,16 +15,19 @@ pub struct Front {
     pub n: Nook,
 }
 
-pub fn nook_bin() -> PathBuf {
-    std::env::var_os("NOOK_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/debug/nook"))
-}
-
 /// Can a container run as uid 1000? Not under `unshare -r` (`userns` mode:
 /// only uid 0 is mapped). As a user, `nook` maps the whole subuid range.
 pub fn uid_1000_mapped() -> bool {
     runtime_tests::mode() != runtime_tests::Mode::Userns
+}
+
+/// The `-u` value to run as and the id it gives: `1000:1000` where uid 1000 is
+/// mapped, else `0:0` (under `unshare -r` -u 1000 is EINVAL).
+pub fn user_1000_or_root() -> (&'static str, &'static str) {
+    match uid_1000_mapped() {
+        true => ("1000:1000", "1000"),
+        false => ("0:0", "0"),
+    }
 }
 
 /// A store with busybox loaded, or the reason to skip.
@@ -53,10 +55,8 @@ impl Front {
     }
     /// A `nook` command left running (stdout and stderr piped).
     pub fn spawn(&self, args: &[&str]) -> Child {
-        Command::new(nook_bin())
-            .arg("--root")
-            .arg(&self.n.root)
-            .args(args)
+        self.n
+            .command(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

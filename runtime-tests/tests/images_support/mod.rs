@@ -45,22 +45,27 @@ pub struct Out {
     pub stderr: String,
 }
 
+/// The `nook` binary under test: `$NOOK_BIN`, else target/debug/nook.
+pub fn nook_bin() -> PathBuf {
+    std::env::var_os("NOOK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/debug/nook"))
+}
+
 impl Nook {
     pub fn new() -> Nook {
         Nook {
             root: fresh_dir("nook-store"),
         }
     }
+    /// `nook --root <store> ARGS...`, not started yet.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(nook_bin());
+        cmd.arg("--root").arg(&self.root).args(args);
+        cmd
+    }
     pub fn run(&self, args: &[&str]) -> Out {
-        let bin = std::env::var_os("NOOK_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("target/debug/nook"));
-        let o = Command::new(bin)
-            .arg("--root")
-            .arg(&self.root)
-            .args(args)
-            .output()
-            .expect("run nook");
+        let o = self.command(args).output().expect("run nook");
         Out {
             code: o.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
