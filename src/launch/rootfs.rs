@@ -96,8 +96,11 @@ fn mount_one(root: &OwnedFd, rootfs: &Path, op: &MountOp, cgroup: &Cgroup) -> Re
         }
         MountKind::Fs { fstype } => {
             let target = resolve(root, rootfs, &op.dest, Some(Create::Dir))?;
-            mount_fs(src, &fd_path(&target), fstype, op)?;
+            let bound = mount_fs(src, &fd_path(&target), fstype, op)?;
             let target = resolve(root, rootfs, &op.dest, None)?;
+            if bound {
+                remount_bind(&fd_path(&target), op.flags)?;
+            }
             for p in &op.propagation {
                 set_propagation(&fd_path(&target), *p)?;
             }
@@ -107,8 +110,27 @@ fn mount_one(root: &OwnedFd, rootfs: &Path, op: &MountOp, cgroup: &Cgroup) -> Re
     Ok(())
 }
 
-fn mount_fs(src: Option<&Path>, target: &Path, fstype: &str, op: &MountOp) -> Result<()> {
+/// Mount a filesystem; `Ok(true)` when a bind stood in for it (its flags are then
+/// applied by a remount, through a fresh handle on the new mount).
+fn mount_fs(src: Option<&Path>, target: &Path, fstype: &str, op: &MountOp) -> Result<bool> {
     match mount(src, target, Some(fstype), op.flags, Some(&op.data)) {
+        // Only the owner of the cgroup namespace may mount cgroup2: in a user namespace
+        // without a cgroup namespace of its own (`spec --rootless`), bind the host's tree
+        // instead, as runc does; the remount makes it read-only as asked.
+        Err(e)
+            if fstype == "cgroup2"
+                && matches!(e.errno(), Some(Errno::EPERM) | Some(Errno::EBUSY)) =>
+        {
+            let host = Path::new(crate::kernel::cgroup::V2_ROOT);
+            mount(
+                Some(host),
+                target,
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None,
+            )?;
+            return Ok(true);
+        }
         // In a user namespace the gid= of devpts may be unmapped: retry without it.
         Err(e)
             if fstype == "devpts"
@@ -124,6 +146,7 @@ fn mount_fs(src: Option<&Path>, target: &Path, fstype: &str, op: &MountOp) -> Re
         }
         other => other,
     }
+    .map(|()| false)
 }
 
 /// A v1 cgroup mount: a tmpfs holding a bind of this process's cgroup in each hierarchy.
