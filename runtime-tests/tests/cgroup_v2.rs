@@ -737,10 +737,21 @@ fn without_a_cgroups_path_a_user_gets_a_cgroup_beside_its_scope() {
         (&json!("ok"), Some(want.as_str())),
         "{doctor}"
     );
-    for relative in [None, Some("mine")] {
+    // The second also has a cgroup namespace: /sys/fs/cgroup is then a cgroup2 mount
+    // of its own (owned by its user namespace), showing the container's cgroup as `/`.
+    for (relative, cgroupns) in [(None, false), (Some("mine"), true)] {
         let id = rt.new_id();
         let path = relative.map(|r| format!("{r}/{id}"));
-        let b = d.bundle(&rt, limits(), path.as_deref(), READ_OWN);
+        let mut b = d.bundle(&rt, limits(), path.as_deref(), READ_OWN);
+        if cgroupns {
+            let text = std::fs::read_to_string(b.path().join("config.json")).unwrap();
+            let mut spec: Value = serde_json::from_str(&text).unwrap();
+            spec["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "cgroup"}));
+            b.write_raw_config(&spec.to_string());
+        }
         let created = d.run(
             &rt,
             &["create", "--bundle", &b.path().to_string_lossy(), &id],
@@ -759,9 +770,18 @@ fn without_a_cgroups_path_a_user_gets_a_cgroup_beside_its_scope() {
             .unwrap()
             .display()
             .to_string();
-        assert!(
-            printed.starts_with(&format!("cgroup=/{rel}\n")),
-            "{printed}"
+        let seen = if cgroupns {
+            "/".to_string()
+        } else {
+            format!("/{rel}")
+        };
+        let mut want = vec![format!("cgroup={seen}")];
+        want.extend(LIMIT_FILES.iter().map(|(f, v)| format!("{f}={v}")));
+        want.push("read-only".into());
+        assert_eq!(
+            printed.lines().collect::<Vec<_>>(),
+            want,
+            "seen from inside"
         );
         d.run(&rt, &["delete", &id]).ok();
         assert_eq!(

@@ -7,7 +7,7 @@ use crate::error::{Context, Error, Result, SysResult};
 use crate::kernel::cgroup::Cgroup;
 use crate::kernel::mount::{mount, remount_bind, set_propagation};
 use crate::kernel::resolve::{fd_path, open_root, resolve, Create};
-use crate::plan::{Device, DeviceKind, DeviceMethod, MountKind, MountOp, Plan};
+use crate::plan::{Device, DeviceKind, DeviceMethod, MountKind, MountOp, NsKind, Plan};
 use nix::errno::Errno;
 use nix::mount::MsFlags;
 use nix::sys::stat::{Mode, SFlag};
@@ -41,7 +41,7 @@ pub fn prepare(plan: &Plan, cgroup: &Cgroup) -> Result<()> {
     )?;
     let root = open_root(&plan.rootfs)?;
     for op in &plan.mounts {
-        mount_one(&root, &plan.rootfs, op, cgroup)
+        mount_one(&root, &plan.rootfs, op, cgroup, plan.has(NsKind::Cgroup))
             .context(|| format!("mounting {}", op.dest.display()))?;
     }
     if !plan.devices.is_empty() {
@@ -63,7 +63,13 @@ fn source_is_dir(src: &Path) -> Result<bool> {
         .map_err(|e| Error::io("stat", src, e))
 }
 
-fn mount_one(root: &OwnedFd, rootfs: &Path, op: &MountOp, cgroup: &Cgroup) -> Result<()> {
+fn mount_one(
+    root: &OwnedFd,
+    rootfs: &Path,
+    op: &MountOp,
+    cgroup: &Cgroup,
+    cgroupns: bool,
+) -> Result<()> {
     let src = op.source.as_deref();
     match &op.kind {
         MountKind::Bind { recursive } => {
@@ -96,7 +102,16 @@ fn mount_one(root: &OwnedFd, rootfs: &Path, op: &MountOp, cgroup: &Cgroup) -> Re
         }
         MountKind::Fs { fstype } => {
             let target = resolve(root, rootfs, &op.dest, Some(Create::Dir))?;
-            let bound = mount_fs(src, &fd_path(&target), fstype, op)?;
+            let bound = match mount_fs(src, &fd_path(&target), fstype, op) {
+                Err(e)
+                    if fstype == "cgroup2"
+                        && matches!(e.errno(), Some(Errno::EPERM) | Some(Errno::EBUSY)) =>
+                {
+                    cgroup2_bind(&fd_path(&target), cgroup, cgroupns, &e)?;
+                    true
+                }
+                other => other.map(|()| false)?,
+            };
             let target = resolve(root, rootfs, &op.dest, None)?;
             if bound {
                 remount_bind(&fd_path(&target), op.flags)?;
@@ -110,27 +125,32 @@ fn mount_one(root: &OwnedFd, rootfs: &Path, op: &MountOp, cgroup: &Cgroup) -> Re
     Ok(())
 }
 
-/// Mount a filesystem; `Ok(true)` when a bind stood in for it (its flags are then
-/// applied by a remount, through a fresh handle on the new mount).
-fn mount_fs(src: Option<&Path>, target: &Path, fstype: &str, op: &MountOp) -> Result<bool> {
+/// cgroup2 cannot be mounted by a user namespace that does not own the cgroup
+/// namespace (EPERM: `spec --rootless` has none), nor onto the cgroup2 mount that a
+/// `/sys` bound from the host brings along (EBUSY: same filesystem on the same
+/// mount point). Bind instead, as runc does: the container's own cgroup when it has
+/// a cgroup namespace (what a mount would show), else the host's tree, whose paths
+/// are those /proc/self/cgroup names. The caller applies the flags by a remount.
+fn cgroup2_bind(target: &Path, cgroup: &Cgroup, cgroupns: bool, why: &Error) -> Result<()> {
+    let src = match cgroup {
+        Cgroup::V2 { dir, .. } if cgroupns => dir.clone(),
+        _ => PathBuf::from(crate::kernel::cgroup::V2_ROOT),
+    };
+    crate::log::debug(&format!(
+        "cgroup2 not mountable here ({why}): binding {}",
+        src.display()
+    ));
+    mount(
+        Some(&src),
+        target,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+    )
+}
+
+fn mount_fs(src: Option<&Path>, target: &Path, fstype: &str, op: &MountOp) -> Result<()> {
     match mount(src, target, Some(fstype), op.flags, Some(&op.data)) {
-        // Only the owner of the cgroup namespace may mount cgroup2: in a user namespace
-        // without a cgroup namespace of its own (`spec --rootless`), bind the host's tree
-        // instead, as runc does; the remount makes it read-only as asked.
-        Err(e)
-            if fstype == "cgroup2"
-                && matches!(e.errno(), Some(Errno::EPERM) | Some(Errno::EBUSY)) =>
-        {
-            let host = Path::new(crate::kernel::cgroup::V2_ROOT);
-            mount(
-                Some(host),
-                target,
-                None,
-                MsFlags::MS_BIND | MsFlags::MS_REC,
-                None,
-            )?;
-            return Ok(true);
-        }
         // In a user namespace the gid= of devpts may be unmapped: retry without it.
         Err(e)
             if fstype == "devpts"
@@ -146,7 +166,6 @@ fn mount_fs(src: Option<&Path>, target: &Path, fstype: &str, op: &MountOp) -> Re
         }
         other => other,
     }
-    .map(|()| false)
 }
 
 /// A v1 cgroup mount: a tmpfs holding a bind of this process's cgroup in each hierarchy.
