@@ -449,6 +449,12 @@ impl Delegated {
         rt.output_of(cmd)
     }
 
+    /// `state ID` as the uid, parsed.
+    fn state(&self, rt: &Runtime, id: &str) -> Value {
+        let out = self.run(rt, &["state", id]);
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("state's JSON: {e}:\n{out}"))
+    }
+
     /// `nook doctor`'s cgroups check, run as the uid from the leaf.
     fn doctor_cgroups(&self, rt: &Runtime) -> Value {
         let nook = std::env::var_os("NOOK_BIN")
@@ -583,6 +589,19 @@ fn assert_only_devices_not_applied(state: &Value) {
     assert!(others.is_empty(), "limits not applied: {state}");
 }
 
+/// READ_OWN's output: the container's cgroup as it sees it (`cg`), the limits of
+/// [`limits`], and no way to write them.
+fn assert_seen_inside(printed: &str, cg: &str) {
+    let mut want = vec![format!("cgroup={cg}")];
+    want.extend(LIMIT_FILES.iter().map(|(f, v)| format!("{f}={v}")));
+    want.push("read-only".into());
+    assert_eq!(
+        printed.lines().collect::<Vec<_>>(),
+        want,
+        "seen from inside"
+    );
+}
+
 /// Waits for the container to stop (as the uid), then returns what it printed.
 fn output_when_stopped(
     d: &Delegated,
@@ -626,19 +645,12 @@ fn a_delegated_subtree_takes_a_rootless_containers_limits() {
         DELEGATE_UID,
         "the user made the container's cgroup"
     );
-    let state: Value = serde_json::from_str(&d.run(&rt, &["state", &id]).stdout).unwrap();
+    let state: Value = d.state(&rt, &id);
     assert_eq!(state["status"], "created", "{state}");
     assert_only_devices_not_applied(&state);
     d.run(&rt, &["start", &id]).ok();
     let printed = output_when_stopped(&d, &rt, &id, &created);
-    let mut want = vec![format!("cgroup={path}")];
-    want.extend(LIMIT_FILES.iter().map(|(f, v)| format!("{f}={v}")));
-    want.push("read-only".into());
-    assert_eq!(
-        printed.lines().collect::<Vec<_>>(),
-        want,
-        "seen from inside"
-    );
+    assert_seen_inside(&printed, &path);
     d.run(&rt, &["delete", &id]).ok();
     assert!(!dir.exists(), "delete leaves {}", dir.display());
     assert_eq!(
@@ -658,14 +670,19 @@ fn a_cgroups_path_outside_the_delegated_subtree_is_recorded_or_refused() {
     need_delegation!();
     let d = Delegated::new("session.scope");
     let rt = d.runtime();
-    let id = rt.new_id();
-    let outside = d.top.join(&id);
-    let path = format!(
-        "/{}",
-        outside.strip_prefix("/sys/fs/cgroup").unwrap().display()
-    );
-    let b = d.bundle(&rt, limits(), Some(&path), "true");
-    let bundle_dir = b.path().to_string_lossy().to_string();
+    // A container id, its cgroup in the root-owned slice, and its bundle.
+    let outside_of_subtree = || {
+        let id = rt.new_id();
+        let outside = d.top.join(&id);
+        let path = format!(
+            "/{}",
+            outside.strip_prefix("/sys/fs/cgroup").unwrap().display()
+        );
+        let b = d.bundle(&rt, limits(), Some(&path), "true");
+        let bundle_dir = b.path().to_string_lossy().to_string();
+        (id, outside, b, bundle_dir)
+    };
+    let (id, outside, b, bundle_dir) = outside_of_subtree();
     let refused = d.run(
         &rt,
         &["create", "--strict-limits", "--bundle", &bundle_dir, &id],
@@ -682,17 +699,10 @@ fn a_cgroups_path_outside_the_delegated_subtree_is_recorded_or_refused() {
     assert!(!outside.exists() && !rt.root().join(&id).exists());
     assert_nothing_left(&b, &rt, &id);
 
-    let id = rt.new_id();
-    let outside = d.top.join(&id);
-    let path = format!(
-        "/{}",
-        outside.strip_prefix("/sys/fs/cgroup").unwrap().display()
-    );
-    let b = d.bundle(&rt, limits(), Some(&path), "true");
-    let bundle_dir = b.path().to_string_lossy().to_string();
+    let (id, outside, b, bundle_dir) = outside_of_subtree();
     let created = d.run(&rt, &["create", "--bundle", &bundle_dir, &id]);
     created.ok();
-    let state: Value = serde_json::from_str(&d.run(&rt, &["state", &id]).stdout).unwrap();
+    let state: Value = d.state(&rt, &id);
     let notes = state["notApplied"].to_string();
     for file in [
         "memory.max",
@@ -761,7 +771,7 @@ fn without_a_cgroups_path_a_user_gets_a_cgroup_beside_its_scope() {
         for (file, value) in LIMIT_FILES {
             assert_eq!(read_file(&dir, file), value, "{file} in {}", dir.display());
         }
-        let state: Value = serde_json::from_str(&d.run(&rt, &["state", &id]).stdout).unwrap();
+        let state: Value = d.state(&rt, &id);
         assert_only_devices_not_applied(&state);
         d.run(&rt, &["start", &id]).ok();
         let printed = output_when_stopped(&d, &rt, &id, &created);
@@ -775,14 +785,7 @@ fn without_a_cgroups_path_a_user_gets_a_cgroup_beside_its_scope() {
         } else {
             format!("/{rel}")
         };
-        let mut want = vec![format!("cgroup={seen}")];
-        want.extend(LIMIT_FILES.iter().map(|(f, v)| format!("{f}={v}")));
-        want.push("read-only".into());
-        assert_eq!(
-            printed.lines().collect::<Vec<_>>(),
-            want,
-            "seen from inside"
-        );
+        assert_seen_inside(&printed, &seen);
         d.run(&rt, &["delete", &id]).ok();
         assert_eq!(
             d.children(),
@@ -838,9 +841,7 @@ fn below_a_populated_cgroup_limits_are_recorded_and_it_is_left_alone() {
         &["create", "--bundle", &b.path().to_string_lossy(), &id],
     )
     .ok();
-    let notes = serde_json::from_str::<Value>(&d.run(&rt, &["state", &id]).stdout).unwrap()
-        ["notApplied"]
-        .to_string();
+    let notes = d.state(&rt, &id)["notApplied"].to_string();
     assert!(
         notes.contains("memory.max = 67108864: the memory controller is not available"),
         "{notes}"
