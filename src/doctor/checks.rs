@@ -179,21 +179,23 @@ pub fn cgroups(who: &Who) -> Check {
             format!("{version}; root may create and limit cgroups"),
         );
     }
-    let own = std::fs::read_to_string("/proc/self/cgroup")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("0::")
-                .map(|p| p.trim_start_matches('/').to_string())
-        });
-    let dir = v2_mount.zip(own).map(|(m, o)| m.join(o));
+    // Where a container without an absolute cgroupsPath goes: below our own cgroup,
+    // or beside it when that is a systemd scope (kernel/cgroup/v2.rs).
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let base = crate::kernel::cgroup::v2_relative_base(&own).trim_start_matches('/');
+    let dir = v2_mount.map(|m| m.join(base));
     let writable = dir.as_ref().is_some_and(|d| {
         nix::unistd::access(d, nix::unistd::AccessFlags::W_OK).is_ok()
             && nix::unistd::access(&d.join("cgroup.procs"), nix::unistd::AccessFlags::W_OK).is_ok()
     });
+    // Processes in it (ours, at least), and no controller can reach its children.
+    let populated = !base.is_empty()
+        && dir.as_ref().is_some_and(|d| {
+            std::fs::read_to_string(d.join("cgroup.procs")).is_ok_and(|p| !p.trim().is_empty())
+        });
     let delegated = dir
         .as_ref()
-        .filter(|_| writable)
+        .filter(|_| writable && !populated)
         .and_then(|d| std::fs::read_to_string(d.join("cgroup.controllers")).ok())
         .map(|s| s.split_whitespace().map(String::from).collect::<Vec<_>>())
         .unwrap_or_default();
@@ -214,6 +216,14 @@ pub fn cgroups(who: &Who) -> Check {
             "the v1 hierarchies are root's, and nook limits through them on a hybrid host"
                 .to_string()
         }
+        (_, true) if populated => format!(
+            "cgroup {} holds processes, so no controller reaches a cgroup below it; \
+             run from a systemd scope (systemd-run --user --scope) or give an absolute \
+             cgroupsPath inside a delegated subtree",
+            dir.as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
+        ),
         (_, true) => "the delegated cgroup has no controllers".to_string(),
         (_, false) => format!(
             "own cgroup {} is not writable",

@@ -7,7 +7,7 @@ use crate::error::{Context, Error, Result, SysResult};
 use crate::kernel::cgroup::Cgroup;
 use crate::kernel::mount::{mount, remount_bind, set_propagation};
 use crate::kernel::resolve::{fd_path, open_root, resolve, Create};
-use crate::plan::{Device, DeviceKind, DeviceMethod, MountKind, MountOp, Plan};
+use crate::plan::{Device, DeviceKind, DeviceMethod, MountKind, MountOp, NsKind, Plan};
 use nix::errno::Errno;
 use nix::mount::MsFlags;
 use nix::sys::stat::{Mode, SFlag};
@@ -41,7 +41,7 @@ pub fn prepare(plan: &Plan, cgroup: &Cgroup) -> Result<()> {
     )?;
     let root = open_root(&plan.rootfs)?;
     for op in &plan.mounts {
-        mount_one(&root, &plan.rootfs, op, cgroup)
+        mount_one(&root, &plan.rootfs, op, cgroup, plan.has(NsKind::Cgroup))
             .context(|| format!("mounting {}", op.dest.display()))?;
     }
     if !plan.devices.is_empty() {
@@ -63,7 +63,13 @@ fn source_is_dir(src: &Path) -> Result<bool> {
         .map_err(|e| Error::io("stat", src, e))
 }
 
-fn mount_one(root: &OwnedFd, rootfs: &Path, op: &MountOp, cgroup: &Cgroup) -> Result<()> {
+fn mount_one(
+    root: &OwnedFd,
+    rootfs: &Path,
+    op: &MountOp,
+    cgroup: &Cgroup,
+    cgroupns: bool,
+) -> Result<()> {
     let src = op.source.as_deref();
     match &op.kind {
         MountKind::Bind { recursive } => {
@@ -96,8 +102,20 @@ fn mount_one(root: &OwnedFd, rootfs: &Path, op: &MountOp, cgroup: &Cgroup) -> Re
         }
         MountKind::Fs { fstype } => {
             let target = resolve(root, rootfs, &op.dest, Some(Create::Dir))?;
-            mount_fs(src, &fd_path(&target), fstype, op)?;
+            let bound = match mount_fs(src, &fd_path(&target), fstype, op) {
+                Err(e)
+                    if fstype == "cgroup2"
+                        && matches!(e.errno(), Some(Errno::EPERM) | Some(Errno::EBUSY)) =>
+                {
+                    cgroup2_bind(&fd_path(&target), cgroup, cgroupns, &e)?;
+                    true
+                }
+                other => other.map(|()| false)?,
+            };
             let target = resolve(root, rootfs, &op.dest, None)?;
+            if bound {
+                remount_bind(&fd_path(&target), op.flags)?;
+            }
             for p in &op.propagation {
                 set_propagation(&fd_path(&target), *p)?;
             }
@@ -105,6 +123,30 @@ fn mount_one(root: &OwnedFd, rootfs: &Path, op: &MountOp, cgroup: &Cgroup) -> Re
         MountKind::CgroupV1 { controllers } => cgroup_v1(root, rootfs, op, controllers, cgroup)?,
     }
     Ok(())
+}
+
+/// cgroup2 cannot be mounted by a user namespace that does not own the cgroup
+/// namespace (EPERM: `spec --rootless` has none), nor onto the cgroup2 mount that a
+/// `/sys` bound from the host brings along (EBUSY: same filesystem on the same
+/// mount point). Bind instead, as runc does: the container's own cgroup when it has
+/// a cgroup namespace (what a mount would show), else the host's tree, whose paths
+/// are those /proc/self/cgroup names. The caller applies the flags by a remount.
+fn cgroup2_bind(target: &Path, cgroup: &Cgroup, cgroupns: bool, why: &Error) -> Result<()> {
+    let src = match cgroup {
+        Cgroup::V2 { dir, .. } if cgroupns => dir.clone(),
+        _ => PathBuf::from(crate::kernel::cgroup::V2_ROOT),
+    };
+    crate::log::debug(&format!(
+        "cgroup2 not mountable here ({why}): binding {}",
+        src.display()
+    ));
+    mount(
+        Some(&src),
+        target,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+    )
 }
 
 fn mount_fs(src: Option<&Path>, target: &Path, fstype: &str, op: &MountOp) -> Result<()> {

@@ -7,6 +7,7 @@
 mod exec;
 mod fs;
 pub use exec::SubCgroup;
+pub use v2::{relative_base as v2_relative_base, ROOT as V2_ROOT};
 pub mod stats;
 mod v1;
 mod v2;
