@@ -224,6 +224,12 @@ pub struct RunArgs {
     /// Seconds `stop` waits before SIGKILL (default 10)
     #[arg(long)]
     pub stop_timeout: Option<u32>,
+    /// Logging driver: json-file (default) or none
+    #[arg(long)]
+    pub log_driver: Option<String>,
+    /// json-file options, repeatable: max-size=SIZE (e.g. 10m), max-file=N
+    #[arg(long)]
+    pub log_opt: Vec<String>,
     /// Allocate a pseudo-terminal
     #[arg(short, long)]
     pub tty: bool,

@@ -47,6 +47,9 @@ pub struct Record {
     /// `--restart` as given (docker's policy grammar; empty is "no").
     #[serde(default)]
     pub restart_policy: String,
+    /// `--log-driver` / `--log-opt` (a record from before them: the defaults).
+    #[serde(default)]
+    pub log: super::logfile::LogConfig,
 }
 
 pub fn containers_root(store: &Store) -> PathBuf {

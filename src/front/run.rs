@@ -37,6 +37,8 @@ pub struct RunOptions {
     pub detach_keys: Vec<u8>,
     /// `--restart` (checked, and refused with `--rm`).
     pub restart: super::restart::Policy,
+    /// `--log-driver` and `--log-opt` (checked).
+    pub log: super::logfile::LogConfig,
 }
 
 /// Run a container; returns the exit status to use.
@@ -178,6 +180,7 @@ fn prepare(
     rec.open_stdin = opts.interactive;
     rec.auto_remove = opts.rm;
     rec.restart_policy = opts.restart.to_spec();
+    rec.log = opts.log.clone();
     rec.stop_signal = opts.stop_signal.clone().unwrap_or_else(|| "SIGTERM".into());
     rec.stop_timeout = opts.stop_timeout;
     rec.rootfs = snap.rootfs().to_path_buf();
