@@ -83,6 +83,7 @@ pub fn run(store: &Store, opts: &RunOptions) -> Result<i32> {
 
 /// `nook create`: everything but the monitor; the container is "Created".
 pub fn create(store: &Store, opts: &RunOptions) -> Result<Record> {
+    super::remove::empty_trash(store);
     let digest = store.resolve(&opts.image)?;
     let irec = store.image(&digest)?;
     let cfg = std::fs::read(store.blob_path(&irec.config))

@@ -279,13 +279,20 @@ impl<'a> Monitor<'a> {
         if !self.rec.auto_remove {
             return tell(&mut self.clients);
         }
-        // --rm: remove, then tell (so `run --rm` returns with nothing left);
+        // --rm: remove, then tell (so `run --rm` returns with nothing left
+        // that any command sees; the files in the trash are deleted after);
         // if someone holds the lock (rm -f, say), tell first and wait for it.
         match containers::try_lock(self.store, &id) {
             Some(lock) => {
-                let _ = super::remove::remove_files(self.store, &self.rec, true);
+                let retired = super::remove::retire(self.store, &self.rec);
+                if retired.is_err() {
+                    let _ = super::remove::remove_files(self.store, &self.rec, true);
+                }
                 drop(lock);
                 tell(&mut self.clients);
+                if let Ok(trash) = retired {
+                    let _ = crate::image::remove_all(&trash);
+                }
             }
             None => {
                 tell(&mut self.clients);
