@@ -123,7 +123,6 @@ fn run(cli: Cli) -> nook::Result<i32> {
     let store = cmd::open_store(cli.root.as_deref())?;
     let out = &mut std::io::stdout().lock();
     match cli.command {
-        Command::Monitor(a) if a.stage2 => return Ok(monitor::stage2(&store, &a.id, a.attach)),
         Command::Monitor(a) => return Ok(monitor::stage1(&store, &a.id, a.attach)),
         Command::CreateHelper(a) => return Ok(nook::front::create::helper(&store, &a.id)),
         Command::Run(a) | Command::Container(C::Run(a)) => {
