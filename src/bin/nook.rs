@@ -215,6 +215,7 @@ fn run_options(a: &RunArgs) -> nook::Result<frun::RunOptions> {
         sig_proxy: a.stream.sig_proxy,
         restart: nook::front::restart::Policy::parse(&a.restart, a.rm)?,
         log: nook::front::logfile::LogConfig::parse(a.log_driver.as_deref(), &a.log_opt)?,
+        labels: nook::front::run::labels(&a.label_file, &a.label)?,
         detach_keys: nook::front::detach::parse(a.stream.detach_keys.as_deref())?,
     })
 }

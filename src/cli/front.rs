@@ -230,6 +230,12 @@ pub struct RunArgs {
     /// json-file options, repeatable: max-size=SIZE (e.g. 10m), max-file=N
     #[arg(long)]
     pub log_opt: Vec<String>,
+    /// Set metadata on the container: KEY[=VALUE], repeatable
+    #[arg(short, long)]
+    pub label: Vec<String>,
+    /// Read labels from a file of KEY=VALUE lines, repeatable
+    #[arg(long)]
+    pub label_file: Vec<PathBuf>,
     /// Allocate a pseudo-terminal
     #[arg(short, long)]
     pub tty: bool,

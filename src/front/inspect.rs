@@ -96,6 +96,7 @@ pub fn container_json(store: &Store, rec: &Record) -> Value {
             "Entrypoint": rec.entrypoint,
             "StopSignal": rec.stop_signal,
             "StopTimeout": rec.stop_timeout,
+            "Labels": rec.labels,
         },
     })
 }
