@@ -104,4 +104,26 @@ fn rm_leaves_no_container_and_no_mount() {
         !mounts.contains(&*n.root.to_string_lossy()),
         "a mount of the store is left"
     );
+    // The snapshot's files are deleted after the client was told: the name
+    // and the image are free at once, the trash is empty soon after.
+    n.ok(&["run", "--rm", "--name", "again", "busybox", "true"]);
+    n.ok(&["run", "--rm", "--name", "again", "busybox", "true"]);
+    n.ok(&["rmi", "busybox"]);
+    let trash = n.root.join("trash");
+    let empty = || std::fs::read_dir(&trash).map_or(true, |mut d| d.next().is_none());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(empty(), "the trash is emptied");
+}
+
+#[test]
+fn trash_left_by_a_killed_monitor_is_emptied_by_the_next_run() {
+    let n = setup!();
+    let left = n.root.join("trash").join("ab".repeat(32));
+    std::fs::create_dir_all(left.join("snapshot/upper/etc")).unwrap();
+    std::fs::write(left.join("snapshot/upper/etc/x"), "x").unwrap();
+    n.ok(&["run", "--rm", "busybox", "true"]);
+    assert!(!left.exists(), "{} is left", left.display());
 }

@@ -108,7 +108,6 @@ fn run(cli: Cli) -> nook::Result<i32> {
     let store = cmd::open_store(cli.root.as_deref())?;
     let out = &mut std::io::stdout().lock();
     match cli.command {
-        Command::Monitor(a) if a.stage2 => return Ok(monitor::stage2(&store, &a.id, a.attach)),
         Command::Monitor(a) => return Ok(monitor::stage1(&store, &a.id, a.attach)),
         Command::CreateHelper(a) => return Ok(nook::front::create::helper(&store, &a.id)),
         Command::Ctr(op) | Command::Container(C::Op(op)) => return container_op(&store, op, out),
@@ -194,6 +193,8 @@ fn run_options(a: &RunArgs) -> nook::Result<frun::RunOptions> {
         stop_timeout: a.stop_timeout,
         sig_proxy: a.stream.sig_proxy,
         restart: nook::front::restart::Policy::parse(&a.restart, a.rm)?,
+        log: nook::front::logfile::LogConfig::parse(a.log_driver.as_deref(), &a.log_opt)?,
+        labels: nook::front::run::labels(&a.label_file, &a.label)?,
         detach_keys: nook::front::detach::parse(a.stream.detach_keys.as_deref())?,
     })
 }

@@ -209,6 +209,18 @@ pub struct RunArgs {
     /// Seconds `stop` waits before SIGKILL (default 10)
     #[arg(long)]
     pub stop_timeout: Option<u32>,
+    /// Logging driver: json-file (default) or none
+    #[arg(long)]
+    pub log_driver: Option<String>,
+    /// json-file options, repeatable: max-size=SIZE (e.g. 10m), max-file=N
+    #[arg(long)]
+    pub log_opt: Vec<String>,
+    /// Set metadata on the container: KEY[=VALUE], repeatable
+    #[arg(short, long)]
+    pub label: Vec<String>,
+    /// Read labels from a file of KEY=VALUE lines, repeatable
+    #[arg(long)]
+    pub label_file: Vec<PathBuf>,
     /// Allocate a pseudo-terminal
     #[arg(short, long)]
     pub tty: bool,

@@ -224,8 +224,6 @@ pub struct RenameArgs {
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
     pub id: String,
-    #[arg(long)]
-    pub stage2: bool,
     /// Wait for a client to start the container
     #[arg(long)]
     pub attach: bool,

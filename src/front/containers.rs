@@ -47,6 +47,12 @@ pub struct Record {
     /// `--restart` as given (docker's policy grammar; empty is "no").
     #[serde(default)]
     pub restart_policy: String,
+    /// `--log-driver` / `--log-opt` (a record from before them: the defaults).
+    #[serde(default)]
+    pub log: super::logfile::LogConfig,
+    /// The image's labels, then `--label`/`--label-file` over them.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 pub fn containers_root(store: &Store) -> PathBuf {

@@ -64,7 +64,10 @@ pub fn container_json(store: &Store, rec: &Record) -> Value {
             "FinishedAt": time(&l.finished_at),
         },
         "Image": rec.image_id,
-        "LogPath": dir.join(super::logfile::LOG),
+        "LogPath": match rec.log.driver.as_str() {
+            "none" => std::path::PathBuf::new(),
+            _ => dir.join(super::logfile::LOG),
+        },
         "Name": format!("/{}", rec.name),
         "RestartCount": super::restart::read(store, &rec.id).map_or(0, |r| r.restart_count),
         "Driver": if rec.overlay.is_some() { "overlay" } else { "copy" },
@@ -74,7 +77,7 @@ pub fn container_json(store: &Store, rec: &Record) -> Value {
                 "Name": policy.0,
                 "MaximumRetryCount": policy.1,
             },
-            "LogConfig": {"Type": "json-file", "Config": {}},
+            "LogConfig": rec.log.docker_json(),
             "NetworkMode": "private",
             "Extra": rec.host_config,
         },
@@ -93,6 +96,7 @@ pub fn container_json(store: &Store, rec: &Record) -> Value {
             "Entrypoint": rec.entrypoint,
             "StopSignal": rec.stop_signal,
             "StopTimeout": rec.stop_timeout,
+            "Labels": rec.labels,
         },
     })
 }

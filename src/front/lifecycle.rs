@@ -267,6 +267,7 @@ pub fn rename(store: &Store, c: &str, new: &str) -> Result<()> {
 }
 
 pub fn prune(store: &Store, out: &mut dyn Write) -> Result<()> {
+    super::remove::empty_trash(store);
     let mut deleted = Vec::new();
     let mut space = 0;
     for id in containers::ids(store) {

@@ -81,7 +81,7 @@ fn fields(
         "CreatedAt": format!("{} +0000 UTC", time::rfc3339(created as u64).replace('T', " ").trim_end_matches('Z')),
         "ID": id,
         "Image": r.image,
-        "Labels": "",
+        "Labels": r.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
         "LocalVolumes": super::volume::mounted_by(store, &r.id).len().to_string(),
         "Mounts": "",
         "Names": r.name,
@@ -119,6 +119,8 @@ fn select(store: &Store, a: &PsArgs, filters: &Filters) -> Vec<(Record, Live)> {
                 image: &rec.image,
                 image_id: &rec.image_id,
                 live: &live,
+                labels: &rec.labels,
+                created: &rec.created,
             };
             (filters.matches(&subject) && (all || live.running())).then_some((rec, live))
         })
@@ -133,7 +135,10 @@ fn select(store: &Store, a: &PsArgs, filters: &Filters) -> Vec<(Record, Live)> {
 pub fn ps(store: &Store, a: &PsArgs, out: &mut dyn Write) -> Result<()> {
     let now = time::now() as i64;
     let format = Format::parse(a.format.as_deref())?;
-    let filters = Filters::parse(&a.filter)?;
+    let filters = Filters::parse(&a.filter)?.resolve(|what| {
+        let id = containers::lookup(store, what)?;
+        Ok(containers::read_record(store, &id)?.created)
+    })?;
     let found = select(store, a, &filters);
     let size = a.size || format.wants("Size");
     let mut text = String::new();

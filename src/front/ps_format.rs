@@ -170,6 +170,8 @@ pub fn header(pieces: &[Piece]) -> String {
 }
 
 /// One `--filter KEY=VALUE` each; checked before anything is listed.
+/// `before`/`since` name a container, resolved to its creation time by
+/// `resolve` before matching.
 #[derive(Debug, Default)]
 pub struct Filters {
     terms: Vec<(String, String)>,
@@ -182,6 +184,9 @@ pub struct Subject<'a> {
     pub image: &'a str,
     pub image_id: &'a str,
     pub live: &'a Live,
+    pub labels: &'a std::collections::BTreeMap<String, String>,
+    /// RFC 3339 with nanoseconds: ordered as strings.
+    pub created: &'a str,
 }
 
 impl Filters {
@@ -206,7 +211,8 @@ impl Filters {
                 ]
                 .contains(&v),
                 "exited" => v.parse::<i32>().is_ok(),
-                "name" | "id" | "ancestor" => true,
+                "name" | "id" | "ancestor" | "before" | "since" => true,
+                "label" => !v.is_empty(),
                 _ => return Err(Error::Usage(format!("invalid filter '{k}'"))),
             };
             if !ok {
@@ -217,18 +223,35 @@ impl Filters {
         Ok(Filters { terms })
     }
 
-    /// docker lists every state when a status is asked for.
+    /// docker lists every state when a status is asked for, or a
+    /// container created before or since another.
     pub fn implies_all(&self) -> bool {
-        self.terms.iter().any(|(k, _)| k == "status")
+        self.terms
+            .iter()
+            .any(|(k, _)| k == "status" || k == "before" || k == "since")
     }
 
+    /// `before`/`since`: the named container's creation time, by `created`
+    /// (which fails with docker's `No such container`).
+    pub fn resolve(mut self, created: impl Fn(&str) -> Result<String>) -> Result<Filters> {
+        for (k, v) in self.terms.iter_mut() {
+            if k == "before" || k == "since" {
+                *v = created(v)?;
+            }
+        }
+        Ok(self)
+    }
+
+    /// Terms of one key: any may match (OR), except `label`, `before` and
+    /// `since`, which must all match (docker); across keys all must (AND).
     pub fn matches(&self, s: &Subject) -> bool {
         let keys: Vec<&str> = self.terms.iter().map(|(k, _)| k.as_str()).collect();
         keys.iter().all(|key| {
-            self.terms
-                .iter()
-                .filter(|(k, _)| k == key)
-                .any(|(_, v)| term(key, v, s))
+            let mut of_key = self.terms.iter().filter(|(k, _)| k == key);
+            match *key {
+                "label" | "before" | "since" => of_key.all(|(_, v)| term(key, v, s)),
+                _ => of_key.any(|(_, v)| term(key, v, s)),
+            }
         })
     }
 }
@@ -238,6 +261,12 @@ fn term(key: &str, v: &str, s: &Subject) -> bool {
         "status" => s.live.phase.as_str() == v,
         "exited" => s.live.phase == Phase::Exited && v.parse() == Ok(s.live.exit_code),
         "id" => s.id.starts_with(v),
+        "before" => s.created < v,
+        "since" => s.created > v,
+        "label" => match v.split_once('=') {
+            Some((k, val)) => s.labels.get(k).is_some_and(|x| x == val),
+            None => s.labels.contains_key(v),
+        },
         "name" => name_matches(s.name, v),
         "ancestor" => {
             let hex = v.trim_start_matches("sha256:");
@@ -320,6 +349,13 @@ mod tests {
             image: "busybox:latest",
             image_id: "sha256:0123456789",
             live: &live,
+            labels: &[
+                ("tier".to_string(), "web".to_string()),
+                ("x".into(), "".into()),
+            ]
+            .into_iter()
+            .collect(),
+            created: "2026-11-27T10:00:00.000000000Z",
         };
         let m = |f: &[&str]| {
             let v: Vec<String> = f.iter().map(|x| x.to_string()).collect();
@@ -333,7 +369,20 @@ mod tests {
         assert!(m(&["ancestor=busybox:latest"]) && !m(&["ancestor=busybox:1"]));
         assert!(!m(&["ancestor=alpine"]));
         assert!(m(&["name=^web1$"]) && m(&["name=^/web"]) && !m(&["name=^eb"]));
-        for bad in ["status=gone", "exited=x", "color=red", "status"] {
+        assert!(m(&["label=tier"]) && m(&["label=tier=web"]) && m(&["label=x="]));
+        assert!(
+            !m(&["label=tier=db"]) && !m(&["label=tier", "label=owner"]),
+            "labels AND"
+        );
+        let when = |k: &str, t: &str| {
+            let f = Filters::parse(&[format!("{k}=other")]).unwrap();
+            f.resolve(|_| Ok(t.to_string())).unwrap().matches(&s)
+        };
+        assert!(when("before", "2026-11-27T10:00:01.000000000Z"));
+        assert!(!when("before", "2026-11-27T10:00:00.000000000Z"));
+        assert!(when("since", "2026-11-27T09:59:59.999999999Z"));
+        assert!(!when("since", "2026-11-27T10:00:00.000000000Z"));
+        for bad in ["status=gone", "exited=x", "color=red", "status", "label="] {
             assert!(Filters::parse(&[bad.to_string()]).is_err(), "{bad}");
         }
     }

@@ -37,6 +37,10 @@ pub struct RunOptions {
     pub detach_keys: Vec<u8>,
     /// `--restart` (checked, and refused with `--rm`).
     pub restart: super::restart::Policy,
+    /// `--log-driver` and `--log-opt` (checked).
+    pub log: super::logfile::LogConfig,
+    /// `--label`, `--label-file` (later ones win).
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// Run a container; returns the exit status to use.
@@ -79,8 +83,40 @@ pub fn run(store: &Store, opts: &RunOptions) -> Result<i32> {
     }
 }
 
+/// `--label-file` lines (`KEY=VALUE`, `#` and blank lines skipped), then
+/// `--label KEY[=VALUE]` over them; a bare `KEY` has the empty value.
+pub fn labels(
+    files: &[std::path::PathBuf],
+    flags: &[String],
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut all = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| Error::Usage(format!("--label-file {}: {e}", f.display())))?;
+        all.extend(
+            text.lines()
+                .map(str::trim_start)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(|l| (l.to_string(), format!("--label-file {}", f.display()))),
+        );
+    }
+    all.extend(flags.iter().map(|l| (l.clone(), "--label".to_string())));
+    let mut out = std::collections::BTreeMap::new();
+    for (l, from) in all {
+        let (k, v) = l.split_once('=').unwrap_or((l.trim_end(), ""));
+        if k.is_empty() || k.contains(char::is_whitespace) {
+            return Err(Error::Usage(format!(
+                "{from}: invalid label {l:?} (KEY[=VALUE], no blank key)"
+            )));
+        }
+        out.insert(k.to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
 /// `nook create`: everything but the monitor; the container is "Created".
 pub fn create(store: &Store, opts: &RunOptions) -> Result<Record> {
+    super::remove::empty_trash(store);
     let digest = store.resolve(&opts.image)?;
     let irec = store.image(&digest)?;
     let cfg = std::fs::read(store.blob_path(&irec.config))
@@ -178,6 +214,9 @@ fn prepare(
     rec.open_stdin = opts.interactive;
     rec.auto_remove = opts.rm;
     rec.restart_policy = opts.restart.to_spec();
+    rec.log = opts.log.clone();
+    rec.labels = image.labels.clone();
+    rec.labels.extend(opts.labels.clone());
     rec.stop_signal = opts.stop_signal.clone().unwrap_or_else(|| "SIGTERM".into());
     rec.stop_timeout = opts.stop_timeout;
     rec.rootfs = snap.rootfs().to_path_buf();

@@ -152,10 +152,15 @@ fn overlay_dirs(store: &Store, dir: &Path, lower: Vec<PathBuf>) -> Result<Snapsh
 /// Remove a snapshot made by `create` (unmounted) and drop its reference.
 pub fn remove(store: &Store, id: &Digest, user: &str, dir: &Path) -> Result<()> {
     super::remove_all(dir)?;
+    release(store, id, user);
+    Ok(())
+}
+
+/// `user` no longer holds image `id` (its snapshot is gone or going).
+pub fn release(store: &Store, id: &Digest, user: &str) {
     let r = store.refs_dir(id);
     let _ = std::fs::remove_file(r.join(user));
     let _ = std::fs::remove_dir(&r);
-    Ok(())
 }
 
 /// Every layer of the image applied in order into `into`, whiteouts applied:

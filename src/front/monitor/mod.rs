@@ -1,7 +1,6 @@
 //! The per-container monitor (a built-in conmon). `nook run`/`start` spawn
-//! `nook __monitor ID`, which calls `setsid` and spawns itself again with
-//! `--stage2` (the double fork: the monitor is nobody's child but init's).
-//! Stage 2 runs from the on-disk binary, not the sealed memfd copy:
+//! `nook __monitor ID`, which calls `setsid` and forks stage 2 (the double
+//! fork: the monitor is nobody's child but init's); stage 1 exits:
 //!
 //! 1. becomes a child subreaper, binds `<dir>/attach.sock`, writes monitor.json;
 //! 2. makes the stdio pipes (or none with a terminal) and spawns the sealed
@@ -32,28 +31,18 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixListener;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Stage 1: a new session, stage 2 spawned, gone. Returns the exit status.
+/// Stage 1: a new session, stage 2 forked (no second exec), gone. Returns
+/// the exit status.
 pub fn stage1(store: &Store, id: &str, attach: bool) -> i32 {
     let _ = process::setsid();
     // Pin no directory of the caller's (the store path is absolute).
     let _ = std::env::set_current_dir("/");
-    let Ok(exe) = std::env::current_exe() else {
-        return 125;
-    };
-    let mut cmd = Command::new(exe);
-    cmd.arg("--root")
-        .arg(store.root())
-        .args(["__monitor", id, "--stage2"]);
-    if attach {
-        cmd.arg("--attach");
-    }
-    match cmd.spawn() {
+    match crate::launch::clone::fork_into(|| std::process::exit(stage2(store, id, attach))) {
         Ok(_) => 0,
         Err(e) => {
-            ready(&serde_json::json!({"error": format!("spawn monitor: {e}"), "code": 125}));
+            ready(&serde_json::json!({"error": format!("fork monitor: {e}"), "code": 125}));
             125
         }
     }
@@ -79,7 +68,7 @@ fn close_stdio() {
 }
 
 /// Stage 2: the monitor proper.
-pub fn stage2(store: &Store, id: &str, attach: bool) -> i32 {
+fn stage2(store: &Store, id: &str, attach: bool) -> i32 {
     let mut m = match Monitor::setup(store, id, attach) {
         Ok(m) => m,
         Err((msg, code)) => {
@@ -279,13 +268,20 @@ impl<'a> Monitor<'a> {
         if !self.rec.auto_remove {
             return tell(&mut self.clients);
         }
-        // --rm: remove, then tell (so `run --rm` returns with nothing left);
+        // --rm: remove, then tell (so `run --rm` returns with nothing left
+        // that any command sees; the files in the trash are deleted after);
         // if someone holds the lock (rm -f, say), tell first and wait for it.
         match containers::try_lock(self.store, &id) {
             Some(lock) => {
-                let _ = super::remove::remove_files(self.store, &self.rec, true);
+                let retired = super::remove::retire(self.store, &self.rec);
+                if retired.is_err() {
+                    let _ = super::remove::remove_files(self.store, &self.rec, true);
+                }
                 drop(lock);
                 tell(&mut self.clients);
+                if let Ok(trash) = retired {
+                    let _ = crate::image::remove_all(&trash);
+                }
             }
             None => {
                 tell(&mut self.clients);

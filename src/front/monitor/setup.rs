@@ -4,7 +4,7 @@
 use super::Monitor;
 use crate::error::{Error, Result, SysResult};
 use crate::front::containers;
-use crate::front::logfile::{LogWriter, DEFAULT_MAX, LOG};
+use crate::front::logfile::{LogWriter, LOG};
 use crate::front::proto;
 use crate::front::status::{self, MonitorFile};
 use crate::image::store::Store;
@@ -62,7 +62,7 @@ impl<'a> Monitor<'a> {
             started_at: String::new(),
         };
         containers::write_json(&dir.join(status::MONITOR_FILE), &mf).map_err(fail)?;
-        let log = LogWriter::open(&dir.join(LOG), DEFAULT_MAX).map_err(fail)?;
+        let log = LogWriter::open(&dir.join(LOG), &rec.log).map_err(fail)?;
         let mut m = Monitor {
             store,
             rec,
