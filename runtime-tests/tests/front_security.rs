@@ -28,26 +28,31 @@ fn cap_add_and_drop_read_back() {
 
 #[test]
 fn privileged_has_every_cap_no_seccomp_no_masks_and_host_devices() {
-    if runtime_tests::mode() == runtime_tests::Mode::Rootless {
-        runtime_tests::skip!(
-            "as a user, --privileged's config lists all 41 capabilities although the \
-             user's bounding set lacks CAP_SYS_RESOURCE (nook's own bounding set read inside \
-             its user namespace; not diagnosed yet)"
-        );
-    }
     let _s = serial();
     let n = setup!();
     let r = probe(&n, &["--privileged"]);
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let bnd = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapBnd:"))
-        .unwrap()
-        .trim();
-    assert_eq!(
-        report_caps(&r, "effective"),
-        u64::from_str_radix(bnd, 16).unwrap()
-    );
+    // As a user, nook runs in a user namespace of its own, whose creation
+    // gives it the full bounding set (user_namespaces(7)): every capability
+    // the kernel knows, over that namespace only. As root (or under
+    // `unshare -r`, already in one), the bounding set the test has.
+    let want = if runtime_tests::mode() == runtime_tests::Mode::Rootless {
+        let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        (1u64 << (last + 1)) - 1
+    } else {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let bnd = status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapBnd:"))
+            .unwrap()
+            .trim()
+            .to_string();
+        u64::from_str_radix(&bnd, 16).unwrap()
+    };
+    assert_eq!(report_caps(&r, "effective"), want);
     assert_eq!(r["seccomp"], 0);
     let masked = r["mounts"]
         .as_array()
