@@ -8,48 +8,11 @@
 //!   (a death signal during setup), on either path.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::time::Duration;
 
 use runtime_tests::report::proc_ns_inode;
+use runtime_tests::shape::{init_during_create, write_script};
 use runtime_tests::{assert_nothing_left, is_runc, skip, Bundle, ConfigExt, Runtime};
-
-/// A createRuntime hook (run by the runtime, state on stdin): writes
-/// `<runtime pid> <init's pid> <init's PPid> <init's NSpid...>` to `$1`.
-const PARENTS: &str = "#!/bin/busybox sh\n\
-pid=$(/bin/busybox tr -d '\\n ' | /bin/busybox sed 's/.*\"pid\":\\([0-9]*\\).*/\\1/')\n\
-ppid=$(/bin/busybox awk '/^PPid:/ {print $2}' /proc/$pid/status)\n\
-nspid=$(/bin/busybox awk '/^NSpid:/ {$1=\"\"; print}' /proc/$pid/status)\n\
-echo \"$PPID $pid $ppid $nspid\" > \"$1\"\n";
-
-fn write_script(path: &Path, text: &str) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// Create a container from `b` with the PARENTS hook; returns the numbers it
-/// wrote: [runtime pid, init pid, init's parent, init's pid in each namespace...].
-fn parents_during_create(rt: &Runtime, b: &mut Bundle, id: &str) -> Vec<i64> {
-    let hook = b.path().join("hooks/parents.sh");
-    write_script(&hook, PARENTS);
-    let out = b.host_dir("parents").join("out");
-    b.config.add_hook(
-        "createRuntime",
-        &hook.to_string_lossy(),
-        &["parents.sh", &out.to_string_lossy()],
-    );
-    b.config.probe_args(&["exit", "0"]);
-    rt.create(b, id, &[]).ok();
-    let text = fs::read_to_string(&out).unwrap_or_default();
-    let nums: Vec<i64> = text
-        .split_whitespace()
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    assert!(nums.len() >= 4, "hook output: {text:?}");
-    nums
-}
 
 fn cleanup(rt: &Runtime, b: &Bundle, id: &str) {
     rt.delete_force(id);
@@ -63,16 +26,15 @@ fn init_is_cloned_by_the_runtime_itself() {
     }
     let (rt, mut b) = (Runtime::under_test(), Bundle::new());
     let id = rt.new_id();
-    let nums = parents_during_create(&rt, &mut b, &id);
-    let (runtime, init, parent) = (nums[0], nums[1], nums[2]);
+    let seen = init_during_create(&rt, &mut b, &id);
     assert_eq!(
-        parent, runtime,
-        "init {init}'s parent is the runtime: {nums:?}"
+        seen.parent, seen.runtime,
+        "init's parent is the runtime: {seen:?}"
     );
     assert_eq!(
-        nums.last(),
+        seen.nspid.last(),
         Some(&1),
-        "PID 1 in its own pid namespace: {nums:?}"
+        "PID 1 in its own pid namespace: {seen:?}"
     );
     cleanup(&rt, &b, &id);
 }
@@ -101,20 +63,19 @@ fn namespaces_joined_by_path_take_an_intermediate() {
     b.config
         .namespace("network", Some(&format!("/proc/{a_pid}/ns/net")));
     let id = rt.new_id();
-    let nums = parents_during_create(&rt, &mut b, &id);
-    let (runtime, init, parent) = (nums[0], nums[1], nums[2]);
+    let seen = init_during_create(&rt, &mut b, &id);
     assert_ne!(
-        parent, runtime,
-        "init {init} was forked by an intermediate: {nums:?}"
+        seen.parent, seen.runtime,
+        "init was forked by an intermediate: {seen:?}"
     );
     assert_eq!(
-        nums.last(),
+        seen.nspid.last(),
         Some(&1),
-        "PID 1 in its own pid namespace: {nums:?}"
+        "PID 1 in its own pid namespace: {seen:?}"
     );
     if runtime_tests::mode() != runtime_tests::Mode::Rootless {
         assert_eq!(
-            proc_ns_inode(&init.to_string(), "net"),
+            proc_ns_inode(&seen.init.to_string(), "net"),
             proc_ns_inode(&a_pid, "net"),
             "A's network namespace"
         );
