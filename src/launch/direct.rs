@@ -10,7 +10,7 @@ use super::channel::{Channel, Msg};
 use super::Request;
 use crate::error::Result;
 use crate::kernel::{namespace, process};
-use crate::plan::NsKind;
+use crate::plan::{NsKind, Plan};
 use nix::sched::CloneFlags;
 use nix::sys::signal::Signal;
 use std::convert::Infallible;
@@ -37,12 +37,16 @@ pub struct Split {
 /// writes no `timeOffsets`; offsets, which must be written before any process
 /// enters the namespace, would take the intermediate's unshare + write + fork.
 pub fn split(req: &Request) -> Option<Split> {
-    let plan = req.plan;
-    if req.exec_into.is_some() || plan.namespaces.iter().any(|n| n.path.is_some()) {
+    let dumpable = || nix::sys::prctl::get_dumpable().unwrap_or(false);
+    split_for(req.plan, req.exec_into.is_some(), dumpable)
+}
+
+fn split_for(plan: &Plan, exec: bool, dumpable: impl Fn() -> bool) -> Option<Split> {
+    if exec || plan.namespaces.iter().any(|n| n.path.is_some()) {
         return None;
     }
     let new_user = plan.has_new(NsKind::User);
-    if new_user && !nix::sys::prctl::get_dumpable().unwrap_or(false) {
+    if new_user && !dumpable() {
         return None;
     }
     let mut split = Split {
@@ -99,4 +103,90 @@ fn born(req: &Request, chan: &Channel, later: CloneFlags) -> Result<()> {
         namespace::create(later)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn plan(namespaces: serde_json::Value) -> Plan {
+        let mut v = crate::spec::default_spec(false, 0, 0);
+        v["linux"]["namespaces"] = namespaces;
+        let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        v["linux"]["uidMappings"] = map.clone();
+        v["linux"]["gidMappings"] = map;
+        let spec = crate::spec::parse(v.to_string().as_bytes()).unwrap();
+        let host = crate::host::Host {
+            euid: 0,
+            egid: 0,
+            in_userns: false,
+            delegation: None,
+            cgroups: crate::host::CgroupLayout::Unified,
+            exe: "/usr/bin/nook-runtime".into(),
+        };
+        let opts = crate::plan::LaunchOptions::default();
+        Plan::build("c1", std::path::Path::new("/b"), &spec, &host, &opts).unwrap()
+    }
+
+    const NEW_FIVE: CloneFlags = CloneFlags::CLONE_NEWPID
+        .union(CloneFlags::CLONE_NEWNET)
+        .union(CloneFlags::CLONE_NEWIPC)
+        .union(CloneFlags::CLONE_NEWUTS)
+        .union(CloneFlags::CLONE_NEWNS);
+
+    #[test]
+    fn runcs_default_namespaces_all_come_with_the_clone() {
+        let p = plan(
+            json!([{"type": "pid"}, {"type": "network"}, {"type": "ipc"},
+            {"type": "uts"}, {"type": "mount"}]),
+        );
+        let s = split_for(&p, false, || true).unwrap();
+        assert_eq!(s.clone, NEW_FIVE);
+        assert!(s.later.is_empty());
+    }
+
+    #[test]
+    fn cgroup_namespace_waits_for_the_placement() {
+        let p = plan(json!([{"type": "pid"}, {"type": "cgroup"}, {"type": "mount"}]));
+        let s = split_for(&p, false, || true).unwrap();
+        assert_eq!(s.clone, CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS);
+        assert_eq!(s.later, CloneFlags::CLONE_NEWCGROUP);
+    }
+
+    #[test]
+    fn in_a_new_user_namespace_net_and_ipc_wait_for_the_maps() {
+        let p = plan(
+            json!([{"type": "user"}, {"type": "pid"}, {"type": "network"},
+            {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "time"}]),
+        );
+        let s = split_for(&p, false, || true).unwrap();
+        let time = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
+        assert_eq!(
+            s.clone,
+            CloneFlags::CLONE_NEWUSER
+                | CloneFlags::CLONE_NEWPID
+                | CloneFlags::CLONE_NEWUTS
+                | CloneFlags::CLONE_NEWNS
+                | time
+        );
+        assert_eq!(s.later, CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWIPC);
+    }
+
+    #[test]
+    fn paths_exec_and_unwritable_maps_take_the_intermediate() {
+        let joined = plan(json!([{"type": "pid"}, {"type": "network", "path": "/proc/1/ns/net"}]));
+        assert!(split_for(&joined, false, || true).is_none(), "a path");
+        let five = plan(json!([{"type": "pid"}, {"type": "mount"}]));
+        assert!(split_for(&five, true, || true).is_none(), "exec");
+        assert!(
+            split_for(&five, false, || false).is_some(),
+            "no user namespace: no maps"
+        );
+        let user = plan(json!([{"type": "user"}, {"type": "pid"}, {"type": "mount"}]));
+        assert!(
+            split_for(&user, false, || false).is_none(),
+            "maps a non-dumpable child"
+        );
+    }
 }
