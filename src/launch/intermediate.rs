@@ -116,6 +116,8 @@ fn enter_new(req: &Request, chan: &Channel) -> Result<()> {
         chan.expect_ack()?;
         process::set_dumpable(false)?;
         become_root()?;
+        // A change of ids clears the death signal: set it again.
+        process::set_parent_death_signal(Some(Signal::SIGKILL))?;
     }
     if !new.is_empty() {
         namespace::create(new)?;
