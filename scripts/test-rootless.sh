@@ -10,9 +10,9 @@ cd "$(dirname "$0")/.."
 ws=$PWD
 user=${NOOK_TEST_USER:-nooktest}
 skip_log=${SKIP_LOG:-$ws/target/test-skips.log}
-tests=${ROOTLESS_TESTS:-"rootless doctor bad_input lifecycle isolation mounts exec console hooks security differential images front_run front_lifecycle front_monitor front_tty front_config front_security front_limits front_isolation front_logs front_labels"}
+tests=${ROOTLESS_TESTS:-"rootless doctor bad_input lifecycle isolation mounts exec console hooks security differential images front_run front_lifecycle front_monitor front_tty front_config front_security front_limits front_isolation front_logs front_labels launch"}
 # Run again with only the user mapped (NOOK_TEST_IDMAP=single: maps written directly).
-single_tests=${ROOTLESS_SINGLE_TESTS-"lifecycle isolation mounts"}
+single_tests=${ROOTLESS_SINGLE_TESTS-"lifecycle isolation mounts launch"}
 
 scripts/rootless-user.sh
 uid=$(id -u "$user")

@@ -11,6 +11,7 @@
 //! - [`mode()`] and [`skip!`]: the suite runs as real root and inside `unshare -r`.
 //! - [`assert_nothing_left`]: no state, mount, process or cgroup of a container remains.
 //! - [`diff`]: normalise and compare two probe reports (differential tests).
+//! - [`shape`]: how init was made, as a createRuntime hook sees it.
 //!
 //! See docs/testing.md.
 
@@ -28,6 +29,7 @@ pub mod output;
 pub mod report;
 pub mod runtime;
 pub mod seccomp_notify;
+pub mod shape;
 
 pub use bundle::Bundle;
 pub use config::ConfigExt;

@@ -153,6 +153,24 @@ impl Runtime {
         self.exec(&["start", id])
     }
 
+    /// Create and start container `id` from `bundle` running `/probe sleep 100`;
+    /// returns init's pid once it is running (a started init is dumpable again,
+    /// so an unprivileged user can reach its /proc/PID/ns).
+    pub fn start_sleeper(&self, bundle: &Bundle, id: &str) -> String {
+        bundle.save_probe_args(&["sleep", "100"]);
+        self.create_saved(bundle, id, &[]).ok();
+        self.start(id).ok();
+        assert_eq!(
+            self.wait_status(id, "running", std::time::Duration::from_secs(5))
+                .as_deref(),
+            Some("running")
+        );
+        self.state_json(id)["pid"]
+            .as_i64()
+            .expect("pid")
+            .to_string()
+    }
+
     pub fn state(&self, id: &str) -> Output {
         self.exec(&["state", id])
     }

@@ -331,8 +331,8 @@ fn hugetlb_limits_are_written() {
         assert_eq!(out.stdout, theirs.stdout, "runc differs");
     }
 }
-/// A container starts and runs `true` under memory.max = 1 MiB (the intermediate is
-/// born in the cgroup with CLONE_INTO_CGROUP; the runtime's own pages stay charged
+/// A container starts and runs `true` under memory.max = 1 MiB (init is born in
+/// the cgroup with CLONE_INTO_CGROUP; the runtime's own pages stay charged
 /// to the runtime). The smallest limit that works is measured by `make bench-v2`.
 #[test]
 #[ignore = "needs a cgroup v2 host: make test-cgroup2 runs it in a guest"]
@@ -834,5 +834,37 @@ fn below_a_populated_cgroup_limits_are_recorded_and_it_is_left_alone() {
     );
     d.run(&rt, &["delete", "--force", &id]).ok();
     assert!(!d.leaf.join(&id).exists());
+    assert_nothing_left(&b, &rt, &id);
+}
+
+#[test]
+#[ignore = "needs a cgroup v2 host: make test-cgroup2 runs it in a guest"]
+fn init_is_cloned_into_the_cgroup_by_the_runtime() {
+    need_v2!();
+    if is_runc() {
+        skip!("nook's launch shape: runc's init is the grandchild of `runc init`");
+    }
+    // One clone3 with the namespace flags and CLONE_INTO_CGROUP: init is the
+    // runtime's own child, PID 1, in the container's cgroup (had the kernel
+    // refused, an intermediate would have forked it).
+    let (rt, mut b) = (Runtime::under_test(), Bundle::new());
+    b.config
+        .push("/linux/namespaces", json!({"type": "cgroup"}));
+    let id = rt.new_id();
+    let seen = runtime_tests::shape::init_during_create(&rt, &mut b, &id);
+    assert_eq!(
+        seen.parent, seen.runtime,
+        "init's parent is the runtime: {seen:?}"
+    );
+    assert_eq!(seen.nspid.last(), Some(&1), "PID 1: {seen:?}");
+    assert!(
+        seen.cgroups.len() == 1
+            && seen.cgroups[0].starts_with("0::/")
+            && seen.cgroups[0].ends_with(&id),
+        "in the container's cgroup: {seen:?}"
+    );
+    rt.start(&id).ok();
+    rt.wait_status(&id, "stopped", Duration::from_secs(30));
+    rt.delete(&id).ok();
     assert_nothing_left(&b, &rt, &id);
 }

@@ -227,18 +227,7 @@ fn namespaces_joined_by_path() {
     let rt = Runtime::under_test();
     let a = Bundle::new();
     let a_id = rt.new_id();
-    a.save_probe_args(&["sleep", "100"]);
-    rt.create_saved(&a, &a_id, &[]).ok();
-    rt.start(&a_id).ok();
-    assert_eq!(
-        rt.wait_status(&a_id, "running", Duration::from_secs(5))
-            .as_deref(),
-        Some("running")
-    );
-    let a_pid = rt.state_json(&a_id)["pid"]
-        .as_i64()
-        .expect("pid")
-        .to_string();
+    let a_pid = rt.start_sleeper(&a, &a_id);
 
     let mut b = Bundle::new();
     b.config.unset("/hostname");

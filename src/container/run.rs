@@ -18,7 +18,8 @@ use std::os::fd::{AsFd, OwnedFd};
 /// Returns the container's exit status (128+N when killed by signal N), or 0 with `detach`.
 pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool, keep: bool) -> Result<i32> {
     if !detach {
-        // init's parent (the intermediate) exits: make init our child so we can wait for it.
+        // init is our child when one clone made it; through an intermediate
+        // (namespaces joined by path) its parent exits: either way ours to wait for.
         process::set_child_subreaper()?;
     }
     let opts = CreateOptions {

@@ -1,7 +1,16 @@
 //! The one message type that passes between the runtime (parent), the
-//! intermediate process and the container's init, over a SOCK_SEQPACKET
-//! socketpair (one datagram per message, so no framing is needed).
+//! intermediate process (when there is one) and the container's init, over a
+//! SOCK_SEQPACKET socketpair (one datagram per message, so no framing is needed).
 //!
+//! One clone (direct.rs), `create` without namespaces joined by path:
+//! ```text
+//!  parent                                                       init
+//!    │ clone3(CLONE_NEW*, v2: CLONE_INTO_CGROUP) ─────────────────► │ PID 1, in the new namespaces
+//!    │ v1: enter cgroup; new user namespace: write uid_map/gid_map  │
+//!    │ Ack ───────────────────────────────────────────────────────► │ root of its user namespace,
+//!    │                                                              │ unshare cgroup (+ net, ipc)
+//! ```
+//! Through an intermediate (namespaces joined by path; `exec`):
 //! ```text
 //!  parent                       intermediate                  init
 //!    │ fork ──────────────────────► │
@@ -11,6 +20,10 @@
 //!    │ Ack ───────────────────────► │
 //!    │                              │ setns/unshare, fork ──────► │
 //!    │ ◄──────────── InitPid{pid}   │ exit                        │
+//! ```
+//! Then, either way:
+//! ```text
+//!  parent                                                       init
 //!    │                                                            │ mounts, devices
 //!    │ ◄─────────────────────────────────────────────── RunHooks  │
 //!    │ prestart + createRuntime hooks                             │

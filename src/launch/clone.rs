@@ -3,6 +3,8 @@
 //! running Rust code in the child sound.
 
 use crate::error::{Error, Result};
+use nix::errno::Errno;
+use nix::sched::CloneFlags;
 use std::convert::Infallible;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -30,8 +32,33 @@ pub fn fork_into_cgroup(
     cgroup: BorrowedFd,
     child: impl FnOnce() -> Result<Infallible>,
 ) -> Result<(i32, bool)> {
+    match clone_into(CloneFlags::empty(), Some(cgroup), child) {
+        Ok(pid) => Ok((pid, true)),
+        Err((Errno::ENOSYS | Errno::E2BIG | Errno::EINVAL, child)) => {
+            fork_into(child).map(|pid| (pid, false))
+        }
+        Err((e, _)) => Err(Error::sys("clone3(CLONE_INTO_CGROUP)", "", e)),
+    }
+}
+
+/// clone3 with `namespaces` (CLONE_NEW* flags: the child is born in new
+/// namespaces, PID 1 of a new pid namespace at once) and, given a cgroup v2
+/// directory fd, CLONE_INTO_CGROUP. On failure nothing was created, and
+/// `child` comes back with the errno, for the caller to try another way.
+pub fn clone_into<F>(
+    namespaces: CloneFlags,
+    cgroup: Option<BorrowedFd>,
+    child: F,
+) -> std::result::Result<i32, (Errno, F)>
+where
+    F: FnOnce() -> Result<Infallible>,
+{
+    let mut flags = namespaces.bits() as u32 as u64;
+    if cgroup.is_some() {
+        flags |= CLONE_INTO_CGROUP;
+    }
     let args = libc::clone_args {
-        flags: CLONE_INTO_CGROUP,
+        flags,
         pidfd: 0,
         child_tid: 0,
         parent_tid: 0,
@@ -41,14 +68,16 @@ pub fn fork_into_cgroup(
         tls: 0,
         set_tid: 0,
         set_tid_size: 0,
-        cgroup: cgroup.as_raw_fd() as u64,
+        cgroup: cgroup.map_or(0, |fd| fd.as_raw_fd() as u64),
     };
     // SAFETY: as fork (single-threaded, see module doc): with no stack given the
-    // child continues on a copy of ours, exactly as after fork(2). The struct
-    // outlives the call and its size is passed. glibc's atfork handlers do not
-    // run, which is harmless with a single thread and no atfork users; glibc's
-    // thread descriptor keeps the parent's tid, which only raise()/pthread_kill
-    // read: the child never signals itself (an abort still ends it).
+    // child continues on a copy of ours, exactly as after fork(2); namespace
+    // flags change only what the child sees of the system, not its memory. The
+    // struct outlives the call and its size is passed. glibc's atfork handlers
+    // do not run, which is harmless with a single thread and no atfork users;
+    // glibc's thread descriptor keeps the parent's tid, which only
+    // raise()/pthread_kill read: the child never signals itself (an abort
+    // still ends it).
     let ret = unsafe {
         libc::syscall(
             libc::SYS_clone3,
@@ -58,13 +87,8 @@ pub fn fork_into_cgroup(
     };
     match ret {
         0 => run_child(child),
-        pid if pid > 0 => Ok((pid as i32, true)),
-        _ => match nix::errno::Errno::last() {
-            nix::errno::Errno::ENOSYS | nix::errno::Errno::E2BIG | nix::errno::Errno::EINVAL => {
-                fork_into(child).map(|pid| (pid, false))
-            }
-            e => Err(Error::sys("clone3(CLONE_INTO_CGROUP)", "", e)),
-        },
+        pid if pid > 0 => Ok(pid as i32),
+        _ => Err((Errno::last(), child)),
     }
 }
 

@@ -94,6 +94,9 @@ fn setup(req: &Request, chan: &Channel) -> Result<Ready> {
     }
     // 13. No fd of the runtime survives into the container (CVE-2024-21626).
     close_leaked_fds(req, chan)?;
+    // 13b. init outlives the runtime: no death signal from here (born by one
+    //      clone it had one; a runtime gone before Ready fails the sends below).
+    process::set_parent_death_signal(None)?;
     become_the_process(req, chan)
 }
 

@@ -1,5 +1,7 @@
 //! The intermediate process: enters or creates the namespaces, then forks the
 //! container's init (so that init is PID 1 of a new pid namespace) and exits.
+//! `exec` always takes it; `create` only where one clone cannot do the work
+//! (direct.rs: namespaces joined by path).
 #![forbid(unsafe_code)]
 
 use super::channel::{Channel, Msg};
@@ -34,13 +36,10 @@ fn run(req: &Request, chan: &Channel) -> Result<()> {
         Some(init) => join_container(plan, init)?,
         None => enter_new(req, chan)?,
     }
-    let pid = super::clone::fork_into(|| {
-        // init outlives the runtime: no death signal for it.
-        process::set_parent_death_signal(None)?;
-        match req.exec_into {
-            Some(_) => super::exec::main(req, chan),
-            None => super::init::main(req, chan),
-        }
+    // (A death signal is not inherited by a fork: init's is clear.)
+    let pid = super::clone::fork_into(|| match req.exec_into {
+        Some(_) => super::exec::main(req, chan),
+        None => super::init::main(req, chan),
     })?;
     chan.send(&Msg::InitPid { pid })
 }
@@ -116,12 +115,20 @@ fn enter_new(req: &Request, chan: &Channel) -> Result<()> {
         chan.send(&Msg::MapIds)?;
         chan.expect_ack()?;
         process::set_dumpable(false)?;
-        let (g, u) = (Gid::from_raw(0), Uid::from_raw(0));
-        nix::unistd::setresgid(g, g, g).sys("setresgid", 0)?;
-        nix::unistd::setresuid(u, u, u).sys("setresuid", 0)?;
+        become_root()?;
+        // A change of ids clears the death signal: set it again.
+        process::set_parent_death_signal(Some(Signal::SIGKILL))?;
     }
     if !new.is_empty() {
         namespace::create(new)?;
     }
     Ok(())
+}
+
+/// In a new user namespace whose maps are written: become its root (ids 0),
+/// with the capabilities that gives for the steps that follow.
+pub(super) fn become_root() -> Result<()> {
+    let (g, u) = (Gid::from_raw(0), Uid::from_raw(0));
+    nix::unistd::setresgid(g, g, g).sys("setresgid", 0)?;
+    nix::unistd::setresuid(u, u, u).sys("setresuid", 0)
 }

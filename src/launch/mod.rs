@@ -1,19 +1,28 @@
-//! Launching a container: three process roles, one channel between them.
+//! Launching a container: the runtime clones init, one channel between them.
 //!
 //! ```text
-//! nook-runtime create (parent.rs)
-//!   └─ fork ─ intermediate (intermediate.rs): user namespace + id maps, setns/unshare
-//!                └─ fork ─ init (init.rs): PID 1; mounts, pivot_root, identity,
-//!                                           ready, start gate, execve
+//! nook-runtime create (parent.rs): places init in the cgroup, writes its id maps
+//!   └─ clone3(CLONE_NEW*, v2: CLONE_INTO_CGROUP) ─ init (direct.rs, then init.rs):
+//!        PID 1 at once; unshare of the cgroup namespace (and, in a new user
+//!        namespace, net and ipc) once placed; mounts, pivot_root, identity,
+//!        ready, start gate, execve
+//! ```
+//! Where one clone cannot do it (namespaces joined by path, `exec`), an
+//! intermediate process does the namespace work and forks init:
+//! ```text
+//! nook-runtime create/exec (parent.rs)
+//!   └─ fork ─ intermediate (intermediate.rs): setns, user namespace + id maps, unshare
+//!                └─ fork ─ init (init.rs) or the exec'd process (exec.rs)
 //! ```
 //! The parent returns init's pid once init reports `Ready` and sits blocked on
 //! the start gate (exec.fifo). The message flow is drawn in `channel.rs`.
-//! `exec` uses the same roles: the intermediate joins the namespaces of the
-//! container's init, and its child (exec.rs) sets up identity and execs.
+//! `exec`'s intermediate joins the namespaces of the container's init, and its
+//! child (exec.rs) sets up identity and execs.
 //! Every file here but `clone.rs` starts with `#![forbid(unsafe_code)]`.
 
 pub mod channel;
 pub mod clone;
+mod direct;
 mod exec;
 mod init;
 mod intermediate;
@@ -40,8 +49,8 @@ pub struct Request<'a> {
     pub preserved_fds: Vec<i32>,
     /// Join a fresh session keyring named after the container (runc's default).
     pub new_keyring: bool,
-    /// The container's cgroup (created and limited); the intermediate enters it
-    /// before anything else, so init and all it starts are inside from birth.
+    /// The container's cgroup (created and limited); init (or the intermediate)
+    /// is in it before it does anything else, so all it starts is inside from birth.
     pub cgroup: &'a crate::kernel::cgroup::Cgroup,
     /// Runs the hooks of one kind, given init's pid (as the state JSON's `pid`).
     pub hooks: &'a dyn Fn(HookKind, i32) -> Result<()>,
@@ -66,16 +75,43 @@ pub struct Launched {
 
 pub fn create(req: &Request) -> Result<Launched> {
     let (ours, theirs) = channel::pair()?;
+    // On cgroup v2 the first child is born in the container's cgroup; else
+    // the parent moves it there before it goes on.
+    let cgroup = req.cgroup.clone_target();
+    let cgroup = cgroup.as_ref().map(std::os::fd::AsFd::as_fd);
+    if let Some(split) = direct::split(req) {
+        let child = || {
+            ours.close_copy();
+            direct::main(req, &theirs, split.later)
+        };
+        match clone::clone_into(split.clone, cgroup, child) {
+            Ok(init) => {
+                drop(theirs);
+                return parent::run(req, &ours, parent::Started::Init(init), cgroup.is_some());
+            }
+            // Nothing was made. A kernel without clone3, CLONE_INTO_CGROUP or
+            // CLONE_NEWTIME can still do it in steps; a refusal (no user
+            // namespaces, a limit) is met again below and reported as the
+            // step that failed.
+            Err((e, _)) => crate::log::debug(&format!(
+                "clone3({:?}): {e}; creating the namespaces in steps",
+                split.clone
+            )),
+        }
+    }
     let child = || {
         ours.close_copy();
         intermediate::main(req, &theirs)
     };
-    // On cgroup v2 the intermediate is born in the container's cgroup; else
-    // the parent moves it there before it goes on.
-    let (intermediate, placed) = match req.cgroup.clone_target() {
-        Some(dir) => clone::fork_into_cgroup(std::os::fd::AsFd::as_fd(&dir), child)?,
+    let (intermediate, placed) = match cgroup {
+        Some(dir) => clone::fork_into_cgroup(dir, child)?,
         None => (clone::fork_into(child)?, false),
     };
     drop(theirs);
-    parent::run(req, &ours, intermediate, placed)
+    parent::run(
+        req,
+        &ours,
+        parent::Started::Intermediate(intermediate),
+        placed,
+    )
 }

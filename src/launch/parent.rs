@@ -1,4 +1,5 @@
-//! The runtime's side of a launch: answers the children's requests until init
+//! The runtime's side of a launch: places the child it cloned (init, or the
+//! intermediate) in the cgroup, answers the children's requests until init
 //! says it is ready (or fails), and reaps the intermediate process.
 #![forbid(unsafe_code)]
 
@@ -6,47 +7,69 @@ use super::channel::{Channel, Msg};
 use super::Request;
 use crate::error::{Error, Result};
 use crate::kernel::{fdpass, idmap, process};
-use crate::plan::HookKind;
+use crate::plan::{HookKind, NsKind};
 use nix::sys::signal::Signal;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
-/// `placed`: the intermediate was born in the container's cgroup (clone3).
+/// The process the parent cloned: init itself (one clone, direct.rs), or the
+/// intermediate that will fork it.
+#[derive(Clone, Copy)]
+pub enum Started {
+    Init(i32),
+    Intermediate(i32),
+}
+
+/// `placed`: that process was born in the container's cgroup (clone3).
 pub fn run(
     req: &Request,
     chan: &Channel,
-    intermediate: i32,
+    started: Started,
     placed: bool,
 ) -> Result<super::Launched> {
-    let mut init: Option<i32> = None;
-    let result = place(req, chan, intermediate, placed)
-        .and_then(|_| process::pidfd_open(intermediate))
-        .and_then(|pidfd| serve(req, chan, intermediate, &pidfd, &mut init));
+    let (first, intermediate, mut init) = match started {
+        Started::Init(pid) => (pid, None, Some(pid)),
+        Started::Intermediate(pid) => (pid, Some(pid), None),
+    };
+    let result = place(req, chan, first, placed, intermediate.is_none())
+        .and_then(|_| intermediate.map(process::pidfd_open).transpose())
+        .and_then(|pidfd| {
+            let intermediate = intermediate.zip(pidfd.as_ref());
+            serve(req, chan, intermediate, &mut init)
+        });
     if result.is_err() {
         if let Some(pid) = init {
             let _ = process::kill(pid, Signal::SIGKILL);
             reap(pid);
         }
-        let _ = process::kill(intermediate, Signal::SIGKILL);
+        if let Some(pid) = intermediate {
+            let _ = process::kill(pid, Signal::SIGKILL);
+        }
     }
-    reap(intermediate);
+    if let Some(pid) = intermediate {
+        reap(pid);
+    }
     result
 }
 
-/// Put the intermediate into the container's cgroup (unless it was born
-/// there), then let it go on.
-fn place(req: &Request, chan: &Channel, intermediate: i32, placed: bool) -> Result<()> {
+/// Put the child into the container's cgroup (unless it was born there);
+/// init born by one clone gets its id maps now, unasked (the intermediate
+/// asks with `MapIds` once it has made its user namespace). Then let it go on.
+fn place(req: &Request, chan: &Channel, pid: i32, placed: bool, is_init: bool) -> Result<()> {
     if !placed {
-        req.cgroup.enter(intermediate)?;
+        req.cgroup.enter(pid)?;
+    }
+    if is_init && req.plan.has_new(NsKind::User) {
+        write_maps(req, pid)?;
     }
     chan.send(&Msg::Ack)
 }
 
+/// `intermediate`: its pid and pidfd, when there is one.
 fn serve(
     req: &Request,
     chan: &Channel,
-    intermediate: i32,
-    intermediate_fd: &OwnedFd,
+    intermediate: Option<(i32, &OwnedFd)>,
     init: &mut Option<i32>,
 ) -> Result<super::Launched> {
     let mut console = None;
@@ -58,7 +81,10 @@ fn serve(
             (Some(_), false) => Some(deferred.remove(0)),
             (Some(_), true) => chan.recv()?,
             // Until init is named, the intermediate dying is the end too.
-            (None, _) => chan.recv_while_alive(intermediate_fd)?,
+            (None, _) => match intermediate {
+                Some((_, pidfd)) => chan.recv_while_alive(pidfd)?,
+                None => chan.recv()?,
+            },
         };
         let Some((msg, fd)) = next else {
             return Err(Error::Init(match init {
@@ -105,14 +131,21 @@ fn serve(
     }
 }
 
-fn map_ids(req: &Request, chan: &Channel, intermediate: i32) -> Result<()> {
+/// The intermediate asks for its maps.
+fn map_ids(req: &Request, chan: &Channel, intermediate: Option<(i32, &OwnedFd)>) -> Result<()> {
+    let (pid, _) =
+        intermediate.ok_or_else(|| Error::Init("MapIds from init born by one clone".into()))?;
+    write_maps(req, pid)?;
+    chan.send(&Msg::Ack)
+}
+
+fn write_maps(req: &Request, pid: i32) -> Result<()> {
     let maps = req
         .plan
         .id_maps
         .as_ref()
         .expect("plan has maps for a new user namespace");
-    idmap::apply(intermediate, maps)?;
-    chan.send(&Msg::Ack)
+    idmap::apply(pid, maps)
 }
 
 /// Hand the pty master to whoever listens on --console-socket, as runc does;
