@@ -301,7 +301,10 @@ fn multi_owner_tar(path: &Path) {
 /// the user's delegated range.
 fn foreign_owners(dir: &Path, range: (u32, u32), out: &mut Vec<String>) {
     for e in fs::read_dir(dir).into_iter().flatten().flatten() {
-        let m = fs::symlink_metadata(e.path()).unwrap();
+        // A file may go while we look (a `--rm` container's, deleted after its exit).
+        let Ok(m) = fs::symlink_metadata(e.path()) else {
+            continue;
+        };
         let ok = |id: u32| id == uid() || (id >= range.0 && id < range.0 + range.1);
         if !ok(m.uid()) || !ok(m.gid()) {
             out.push(format!("{} {}:{}", e.path().display(), m.uid(), m.gid()));

@@ -73,16 +73,17 @@ impl Held {
 }
 
 /// The log files as they are now, oldest first; the last is the current one.
-fn files(path: &Path) -> Vec<Held> {
+/// Every rotated name up to `.{max_files - 1}` is tried: a rotation under way
+/// moves `.k` to `.k+1` from the oldest down, so a name may be missing for a
+/// moment with older files above it.
+fn files(path: &Path, max_files: u32) -> Vec<Held> {
     let mut found = Vec::new();
     if let Some(h) = File::open(path).ok().and_then(Held::new) {
         found.push(h);
-        for k in 1.. {
-            match File::open(rotated(path, k)).ok().and_then(Held::new) {
-                Some(h) => found.push(h),
-                None => break,
-            }
-        }
+        found.extend(
+            (1..max_files.max(2))
+                .filter_map(|k| File::open(rotated(path, k)).ok().and_then(Held::new)),
+        );
     }
     found.reverse();
     let mut seen = std::collections::HashSet::new();
@@ -92,7 +93,8 @@ fn files(path: &Path) -> Vec<Held> {
 
 pub fn logs(store: &Store, a: &LogsArgs) -> Result<()> {
     let id = containers::lookup(store, &a.container)?;
-    if containers::read_record(store, &id)?.log.driver == "none" {
+    let log = containers::read_record(store, &id)?.log;
+    if log.driver == "none" {
         return Err(Error::Usage(format!(
             "configured logging driver does not support reading (container {} logs with \"none\")",
             a.container
@@ -109,7 +111,7 @@ pub fn logs(store: &Store, a: &LogsArgs) -> Result<()> {
     // What is there now; the current file stays open for -f.
     let mut entries = Vec::new();
     let mut cur = None;
-    for mut h in files(&path) {
+    for mut h in files(&path, log.max_files) {
         entries.extend(h.read_lines(&path)?);
         cur = Some(h);
     }
@@ -118,12 +120,19 @@ pub fn logs(store: &Store, a: &LogsArgs) -> Result<()> {
         emit(e, a.timestamps)?;
     }
     if a.follow {
-        follow(store, &id, &path, cur, a.timestamps)?;
+        follow(store, &id, &path, log.max_files, cur, a.timestamps)?;
     }
     Ok(())
 }
 
-fn follow(store: &Store, id: &str, path: &Path, mut cur: Option<Held>, ts: bool) -> Result<()> {
+fn follow(
+    store: &Store,
+    id: &str,
+    path: &Path,
+    max_files: u32,
+    mut cur: Option<Held>,
+    ts: bool,
+) -> Result<()> {
     let mut last_round = false;
     loop {
         let running =
@@ -133,7 +142,7 @@ fn follow(store: &Store, id: &str, path: &Path, mut cur: Option<Held>, ts: bool)
                 emit(&e, ts)?;
             }
         }
-        let now = files(path);
+        let now = files(path, max_files);
         let rotated_away = match (&cur, now.last()) {
             (Some(h), Some(last)) => h.ino != last.ino,
             (None, Some(_)) => true,
