@@ -87,7 +87,9 @@ pub fn create(req: &Request) -> Result<Launched> {
         match clone::clone_into(split.clone, cgroup, child) {
             Ok(init) => {
                 drop(theirs);
-                return parent::run(req, &ours, parent::Started::Init(init), cgroup.is_some());
+                let overlap = !split.later.contains(nix::sched::CloneFlags::CLONE_NEWCGROUP);
+                let started = parent::Started::Init { pid: init, overlap };
+                return parent::run(req, &ours, started, cgroup.is_some());
             }
             // Nothing was made. A kernel without clone3, CLONE_INTO_CGROUP or
             // CLONE_NEWTIME can still do it in steps; a refusal (no user

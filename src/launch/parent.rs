@@ -16,7 +16,8 @@ use std::os::unix::net::UnixStream;
 /// intermediate that will fork it.
 #[derive(Clone, Copy)]
 pub enum Started {
-    Init(i32),
+    /// `overlap`: init may go on while it is moved into the cgroup (see `place`).
+    Init { pid: i32, overlap: bool },
     Intermediate(i32),
 }
 
@@ -27,11 +28,11 @@ pub fn run(
     started: Started,
     placed: bool,
 ) -> Result<super::Launched> {
-    let (first, intermediate, mut init) = match started {
-        Started::Init(pid) => (pid, None, Some(pid)),
-        Started::Intermediate(pid) => (pid, Some(pid), None),
+    let (first, intermediate, mut init, overlap) = match started {
+        Started::Init { pid, overlap } => (pid, None, Some(pid), overlap),
+        Started::Intermediate(pid) => (pid, Some(pid), None, false),
     };
-    let result = place(req, chan, first, placed, intermediate.is_none())
+    let result = place(req, chan, first, placed, intermediate.is_none(), overlap)
         .and_then(|_| intermediate.map(process::pidfd_open).transpose())
         .and_then(|pidfd| {
             let intermediate = intermediate.zip(pidfd.as_ref());
@@ -55,14 +56,41 @@ pub fn run(
 /// Put the child into the container's cgroup (unless it was born there);
 /// init born by one clone gets its id maps now, unasked (the intermediate
 /// asks with `MapIds` once it has made its user namespace). Then let it go on.
-fn place(req: &Request, chan: &Channel, pid: i32, placed: bool, is_init: bool) -> Result<()> {
-    if !placed {
+///
+/// With `overlap` (init born by one clone, no cgroup namespace to make) init
+/// goes on first and is moved while it sets up its mounts: on v1 the first
+/// `cgroup.procs` write waits for an RCU grace period (milliseconds), which
+/// then costs no time of init's. Nothing of the container's runs outside its
+/// cgroup: init answers no message of the parent's before the move is done
+/// (the parent reads none), and its process runs only after `start`, which
+/// comes after `create` has returned. What init allocates before the move
+/// stays charged to the runtime's cgroup, as the runtime's own memory.
+fn place(
+    req: &Request,
+    chan: &Channel,
+    pid: i32,
+    placed: bool,
+    is_init: bool,
+    overlap: bool,
+) -> Result<()> {
+    if !placed && !overlap {
         req.cgroup.enter(pid)?;
     }
     if is_init && req.plan.has_new(NsKind::User) {
         write_maps(req, pid)?;
     }
-    chan.send(&Msg::Ack)
+    chan.send(&Msg::Ack)?;
+    if !placed && overlap {
+        if let Err(e) = req.cgroup.enter(pid) {
+            // init may have failed meanwhile (then the move could not find
+            // it): its own error says more. Alive, it sends a message next.
+            return match chan.recv() {
+                Ok(Some((Msg::Error { msg }, _))) => Err(Error::Child(msg)),
+                _ => Err(e),
+            };
+        }
+    }
+    Ok(())
 }
 
 /// `intermediate`: its pid and pidfd, when there is one.
