@@ -172,3 +172,37 @@ fn cpu_quota_throttles_a_busy_loop() {
     // cpuacct.usage is in nanoseconds.
     assert_cpu_quota_held(&out, 20_000, "usage=", 1_000);
 }
+
+/// When `create` returns, init is in the container's cgroup in every
+/// hierarchy, whatever it did meanwhile (nook moves init while it sets up:
+/// launch/parent.rs `place`), and the same under runc.
+#[test]
+fn init_is_in_the_cgroup_when_create_returns() {
+    need_v1!();
+    if mode() == Mode::Userns {
+        skip!("no cgroups in a user namespace here");
+    }
+    let rt = Runtime::under_test();
+    let b = Bundle::new();
+    let path = format!("/nook-test-placed-{}", std::process::id());
+    b.save_with(|c| {
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["linux"]["resources"] = json!({"pids": {"limit": 10}});
+        c["process"]["args"] = json!(["/bin/true"]);
+    });
+    let id = rt.new_id();
+    rt.create_saved(&b, &id, &[]).ok();
+    let pid = rt.state_json(&id)["pid"].as_i64().expect("pid");
+    let lines = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    // Every v1 hierarchy (the unified `0::` line of a hybrid host aside).
+    let v1: Vec<&str> = lines.lines().filter(|l| !l.starts_with("0::")).collect();
+    assert!(v1.iter().any(|l| l.contains(":memory:")), "{lines}");
+    for l in v1 {
+        assert!(
+            l.ends_with(&path),
+            "init outside the container's cgroup: {l}"
+        );
+    }
+    rt.exec(&["delete", "--force", &id]).ok();
+    assert_nothing_left(&b, &rt, &id);
+}

@@ -6,9 +6,10 @@
 //! ```text
 //!  parent                                                       init
 //!    │ clone3(CLONE_NEW*, v2: CLONE_INTO_CGROUP) ─────────────────► │ PID 1, in the new namespaces
-//!    │ v1: enter cgroup; new user namespace: write uid_map/gid_map  │
+//!    │ new user namespace: write uid_map/gid_map                    │
+//!    │ (v1 with a cgroup namespace to make: enter cgroup first)     │
 //!    │ Ack ───────────────────────────────────────────────────────► │ root of its user namespace,
-//!    │                                                              │ unshare cgroup (+ net, ipc)
+//!    │ v1: enter cgroup (while init goes on; parent.rs `place`)     │ unshare cgroup (+ net, ipc)
 //! ```
 //! Through an intermediate (namespaces joined by path; `exec`):
 //! ```text

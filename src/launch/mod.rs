@@ -87,7 +87,9 @@ pub fn create(req: &Request) -> Result<Launched> {
         match clone::clone_into(split.clone, cgroup, child) {
             Ok(init) => {
                 drop(theirs);
-                let overlap = !split.later.contains(nix::sched::CloneFlags::CLONE_NEWCGROUP);
+                let overlap = !split
+                    .later
+                    .contains(nix::sched::CloneFlags::CLONE_NEWCGROUP);
                 let started = parent::Started::Init { pid: init, overlap };
                 return parent::run(req, &ours, started, cgroup.is_some());
             }

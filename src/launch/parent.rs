@@ -17,7 +17,10 @@ use std::os::unix::net::UnixStream;
 #[derive(Clone, Copy)]
 pub enum Started {
     /// `overlap`: init may go on while it is moved into the cgroup (see `place`).
-    Init { pid: i32, overlap: bool },
+    Init {
+        pid: i32,
+        overlap: bool,
+    },
     Intermediate(i32),
 }
 
