@@ -43,12 +43,12 @@ build:
 
 # Static builds (the shipped binaries and the probe; one set of flags, so the two
 # share target/static without rebuilding each other): statically linked (no
-# dynamic loader at each of the two execs of a `create`), not position-independent
-# (no start-up relocation of the binary: its read-only data stays clean file
-# pages), and the functions of the usual paths laid out together
-# (build/symbol-order.txt, scripts/symbol-order.py): RSS counts every page mapped,
-# and a fault maps the 64 KiB around it. docs/benchmarks.md, "Memory".
-STATIC_RUSTFLAGS := -C target-feature=+crt-static -C relocation-model=static \
+# dynamic loader at each of the two execs of a `create`), still position-independent
+# (ASLR kept: a non-PIE build would save 0.4 MiB of RSS, docs/benchmarks.md), and the
+# functions of the usual paths laid out together (build/symbol-order.txt,
+# scripts/symbol-order.py): RSS counts every page mapped, and a fault maps the
+# 64 KiB around it. docs/benchmarks.md, "Memory".
+STATIC_RUSTFLAGS := -C target-feature=+crt-static \
   -C link-arg=-Wl,--symbol-ordering-file=$(CURDIR)/build/symbol-order.txt \
   -C link-arg=-Wl,--no-warn-symbol-ordering
 
