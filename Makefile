@@ -41,14 +41,25 @@ engine-deps:
 build:
 	$(CARGO) build --bins
 
-# The runtime and front end as shipped: release profile, statically linked (no
-# dynamic loader at each of the two execs of a `create`). `make bench` measures these.
+# Static builds (the shipped binaries and the probe; one set of flags, so the two
+# share target/static without rebuilding each other): statically linked (no
+# dynamic loader at each of the two execs of a `create`), still position-independent
+# (ASLR kept: a non-PIE build would save 0.4 MiB of RSS, docs/benchmarks.md), and the
+# functions of the usual paths laid out together (build/symbol-order.txt,
+# scripts/symbol-order.py): RSS counts every page mapped, and a fault maps the
+# 64 KiB around it. docs/benchmarks.md, "Memory".
+STATIC_RUSTFLAGS := -C target-feature=+crt-static \
+  -C link-arg=-Wl,--symbol-ordering-file=$(CURDIR)/build/symbol-order.txt \
+  -C link-arg=-Wl,--no-warn-symbol-ordering
+
+# The runtime and front end as shipped: release profile, static. `make bench` measures these.
 release:
-	RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release --bins \
+	RUSTFLAGS='$(STATIC_RUSTFLAGS)' $(CARGO) build --release --bins \
 	  --target $(TARGET) --target-dir target/static
+	strip target/static/$(TARGET)/release/nook-runtime target/static/$(TARGET)/release/nook
 
 probe:
-	RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release -p runtime-tests \
+	RUSTFLAGS='$(STATIC_RUSTFLAGS)' $(CARGO) build --release -p runtime-tests \
 	  --bin probe --target $(TARGET) --target-dir target/static
 
 IMAGES := target/fixtures/images

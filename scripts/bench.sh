@@ -35,9 +35,8 @@ command -v crun >/dev/null || {
 	apt-get install -y -qq crun >/dev/null 2>&1 ||
 		{ apt-get update -qq && apt-get install -y -qq crun >/dev/null; }
 }
-# The shipped build (`make release`): release profile, static.
-RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --bins \
-	--target x86_64-unknown-linux-gnu --target-dir target/static
+# The shipped build: release profile, static (the flags are the Makefile's).
+make --no-print-directory release
 mkdir -p "$out"
 
 # The bundle: the fixture rootfs (busybox-static + probe), runc's default config

@@ -19,6 +19,11 @@ fn main() {
         eprintln!("nook-runtime: {e}");
         std::process::exit(1);
     }
+    if starts {
+        // The argument parser's code is not needed again: keep the peak RSS to
+        // one phase's pages (see kernel::memory).
+        nook::kernel::memory::release_clean_file_pages();
+    }
     // Before anything is opened: which of the fds to preserve did the caller pass?
     let preserve = match &cli.command {
         Some(Command::Create(a)) | Some(Command::Run { create: a, .. }) => a.preserve_fds,

@@ -227,6 +227,9 @@ fn create_in(
         new_keyring: !opts.no_new_keyring,
         hooks: &run_hooks,
     };
+    // The spec, plan and cgroup code is done: the container's processes start
+    // (and the runtime goes on) without its pages mapped (see kernel::memory).
+    crate::kernel::memory::release_clean_file_pages();
     let launched = launch::create(&req)?;
     let pid = launched.pid;
     saved.pid = pid;
