@@ -72,7 +72,7 @@ fn setup(req: &Request, chan: &Channel) -> Result<Ready> {
         procfs::write_sysctl(k, v).context(|| format!("linux.sysctl {k}"))?;
     }
     // 9. Masked paths, read-only paths, read-only root: after the mounts they cover.
-    super::rootfs::finish(plan)?;
+    super::masks::finish(plan)?;
     // 10. Names in the uts namespace.
     if let Some(h) = &plan.hostname {
         uts::set_hostname(h)?;

@@ -26,6 +26,7 @@ mod direct;
 mod exec;
 mod init;
 mod intermediate;
+mod masks;
 mod parent;
 mod rootfs;
 mod seccomp_agent;
