@@ -280,6 +280,23 @@ fn loaded_with_cap_sys_admin_when_no_new_privileges_is_off() {
     assert_eq!(answer(&seen)["errno"], "EACCES");
 }
 
+/// A created container's init gives back the runtime's pages (madvise) just
+/// before it waits for `start`, after its filter is loaded; a filter that kills
+/// madvise must not kill it there (it releases before the filter instead).
+#[test]
+fn a_filter_that_kills_madvise_still_lets_a_created_container_start() {
+    let p = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["madvise"], "action": "SCMP_ACT_KILL_PROCESS"}]});
+    for rt in [Runtime::under_test(), Runtime::runc()] {
+        let mut b = Bundle::new();
+        b.config.set("/linux/seccomp", p.clone());
+        let id = rt.new_id();
+        let pid = rt.start_sleeper(&b, &id);
+        assert!(pid.parse::<i32>().unwrap() > 0, "{}", rt.binary().display());
+        rt.delete_force(&id).ok();
+    }
+}
+
 #[test]
 fn filter_flags() {
     let mut p = on_getppid("SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", Some(13), json!(null));

@@ -65,6 +65,7 @@ fn create_options(a: &CreateArgs, inherited: &[i32]) -> CreateOptions {
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
         keep_console: false,
+        starts_at_once: false,
         limits: if a.strict_limits {
             container::create::LimitPolicy::Strict
         } else {

@@ -27,6 +27,9 @@ pub struct CreateOptions {
     pub keep_console: bool,
     /// What to do about a limit the cgroup layer could not apply.
     pub limits: LimitPolicy,
+    /// `start` follows at once (`run`): init does not give back the runtime's
+    /// pages before waiting at the start gate (see kernel::memory).
+    pub starts_at_once: bool,
 }
 
 /// A limit that could not be applied is always recorded (`notApplied`);
@@ -225,6 +228,7 @@ fn create_in(
         console_socket: opts.console_socket.clone(),
         preserved_fds: opts.inherited_fds.clone(),
         new_keyring: !opts.no_new_keyring,
+        waits: !opts.starts_at_once,
         hooks: &run_hooks,
     };
     // The spec, plan and cgroup code is done: the container's processes start

@@ -95,6 +95,7 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
         console_socket: opts.console_socket.clone(),
         preserved_fds: opts.inherited_fds.clone(),
         new_keyring: false,
+        waits: false,
         cgroup: &cgroup,
         hooks: &no_hooks,
     };

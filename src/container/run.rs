@@ -24,6 +24,7 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool, keep: bo
     }
     let opts = CreateOptions {
         keep_console: !detach && opts.console_socket.is_none(),
+        starts_at_once: true,
         ..opts.clone()
     };
     let launched = create(store, id, &opts)?;

@@ -5,6 +5,7 @@
 //! has replaced init (or init has died), and only then runs poststart hooks.
 
 use crate::error::{Error, Result, SysResult};
+use crate::kernel::memory::{self, CleanPages};
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 use std::os::fd::{AsFd, OwnedFd};
@@ -32,16 +33,20 @@ pub fn handle(path: &Path) -> Result<OwnedFd> {
 }
 
 /// init: block until `start` opens the other end. Returns the write end.
-pub fn wait(handle: &OwnedFd) -> Result<OwnedFd> {
+/// With `release`, the binary's clean pages are given back just before
+/// blocking (`memory::release_then_open`): a container waiting for `start`
+/// then holds little of the runtime's text.
+pub fn wait(handle: &OwnedFd, release: Option<&CleanPages>) -> Result<OwnedFd> {
     use std::os::fd::AsRawFd;
     let path = format!("/proc/self/fd/{}", handle.as_raw_fd());
-    let fd = open(
-        path.as_str(),
-        OFlag::O_WRONLY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| Error::sys("open", "exec fifo (is /proc mounted in the container?)", e))?;
-    Ok(fd)
+    let flags = OFlag::O_WRONLY | OFlag::O_CLOEXEC;
+    let opened = match release {
+        Some(pages) => std::ffi::CString::new(path)
+            .map_err(|_| nix::errno::Errno::EINVAL)
+            .and_then(|path| memory::release_then_open(pages, &path, flags)),
+        None => open(path.as_str(), flags, Mode::empty()),
+    };
+    opened.map_err(|e| Error::sys("open", "exec fifo (is /proc mounted in the container?)", e))
 }
 
 /// init: tell `start` that the hooks ran and execve comes next.

@@ -9,6 +9,7 @@ use super::steps::{
 };
 use super::Request;
 use crate::error::{Context, Error, Result, SysResult};
+use crate::kernel::memory::{self, CleanPages};
 use crate::kernel::{caps, pivot, process, procfs, start_gate, uts};
 use crate::plan::HookKind;
 use std::convert::Infallible;
@@ -39,6 +40,8 @@ pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
 struct Ready {
     pid: i32,
     env: Vec<String>,
+    /// Given back just before blocking at the gate (`gate_release`).
+    release: Option<CleanPages>,
 }
 
 /// Steps up to "ready": everything that can fail is done before `create` returns.
@@ -106,8 +109,13 @@ fn become_the_process(req: &Request, chan: &Channel) -> Result<Ready> {
     let p = &plan.process;
     // 14. Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
     //     now, before the identity and capabilities change (runtime-spec; runc too).
+    let at_gate = gate_release(req);
+    // A waiting init whose filter forbids the release at the gate releases here.
+    let release_early = req.waits && at_gate.is_none();
     if !p.no_new_privs {
-        crate::kernel::memory::release_clean_file_pages();
+        if release_early {
+            memory::release_clean_file_pages();
+        }
         load_seccomp(plan, chan)?;
     }
     // 15. Working directory as root (may need privileges), then identity and capabilities.
@@ -130,6 +138,7 @@ fn become_the_process(req: &Request, chan: &Channel) -> Result<Ready> {
     let ready = Ready {
         pid: nix::unistd::getpid().as_raw(),
         env: with_home(&p.env, p.uid),
+        release: at_gate,
     };
     // 18. Signals blocked by the runtime must not stay blocked (nor ignored) in the container.
     process::reset_signals()?;
@@ -137,14 +146,40 @@ fn become_the_process(req: &Request, chan: &Channel) -> Result<Ready> {
     //     listener fd can still reach the parent. Like runc 1.1, the filter is in
     //     force from here on: it also sees the Ready write, the start-gate open
     //     and write, startContainer hooks and execve (see docs/seccomp.md).
-    //     Before it, the runtime's text is unmapped (page cache keeps it): the
-    //     waiting container then holds little more than its stack and heap.
+    //     A waiting container gives back the runtime's text at the gate; when
+    //     the filter would not let that madvise through, it does so here, before
+    //     the filter (the code run after it is faulted back).
     if p.no_new_privs {
-        crate::kernel::memory::release_clean_file_pages();
+        if release_early {
+            memory::release_clean_file_pages();
+        }
         load_seccomp(plan, chan)?;
     }
     chan.send(&Msg::Ready)?;
     Ok(ready)
+}
+
+/// The pages init gives back just before it blocks at the start gate, when it
+/// may wait long (`create`) and the container's seccomp filter, loaded by then,
+/// lets those madvise calls through untouched (a filter may kill on them).
+/// None: init releases them before loading the filter instead, or not at all
+/// for `run`, whose start comes at once.
+fn gate_release(req: &Request) -> Option<CleanPages> {
+    if !req.waits {
+        return None;
+    }
+    memory::trim_heap();
+    let pages = memory::clean_file_pages();
+    let allowed = req.plan.seccomp.as_ref().is_none_or(|filter| {
+        pages.ranges().iter().all(|&(start, len)| {
+            let dontneed = libc::MADV_DONTNEED as u64;
+            filter.allows(
+                libc::SYS_madvise,
+                [start as u64, len as u64, dontneed, 0, 0, 0],
+            )
+        })
+    });
+    allowed.then_some(pages)
 }
 
 /// Wait on the gate, run startContainer hooks, exec.
@@ -152,7 +187,7 @@ fn after_ready(req: &Request, ready: Ready) -> Result<Infallible> {
     let gate = req
         .gate
         .ok_or_else(|| crate::error::Error::Init("no start gate".into()))?;
-    let gate_w = start_gate::wait(gate)?;
+    let gate_w = start_gate::wait(gate, ready.release.as_ref())?;
     (req.hooks)(HookKind::StartContainer, ready.pid)?;
     start_gate::pass(&gate_w)?;
     process::exec(&req.plan.process.args, &ready.env)

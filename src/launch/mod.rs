@@ -50,6 +50,9 @@ pub struct Request<'a> {
     pub preserved_fds: Vec<i32>,
     /// Join a fresh session keyring named after the container (runc's default).
     pub new_keyring: bool,
+    /// init may wait long at the start gate (`create`, not `run`): it gives
+    /// back the runtime's clean pages just before it blocks there.
+    pub waits: bool,
     /// The container's cgroup (created and limited); init (or the intermediate)
     /// is in it before it does anything else, so all it starts is inside from birth.
     pub cgroup: &'a crate::kernel::cgroup::Cgroup,

@@ -13,7 +13,6 @@
 mod bpf;
 mod convert;
 mod default;
-#[cfg(test)]
 mod interp;
 mod table;
 #[cfg(test)]
@@ -150,5 +149,20 @@ pub struct SeccompPlan {
 impl SeccompPlan {
     pub fn notifies(&self) -> bool {
         self.flags & flags::NEW_LISTENER != 0
+    }
+
+    /// Whether the filter lets this native (x86-64) syscall through untouched
+    /// (`SECCOMP_RET_ALLOW`): init asks before making a syscall the container's
+    /// profile did not ask for, after the filter is loaded.
+    pub fn allows(&self, nr: i64, args: [u64; 6]) -> bool {
+        let Ok(nr) = u32::try_from(nr) else {
+            return false;
+        };
+        let data = interp::Data {
+            nr,
+            arch: AUDIT_ARCH_X86_64,
+            args,
+        };
+        interp::eval(&self.program, &data) == Some(Action::Allow.ret())
     }
 }

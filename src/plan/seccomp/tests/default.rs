@@ -92,3 +92,33 @@ fn names_in_the_data_file_are_known() {
         assert!(known || gone.contains(&name), "{name}");
     }
 }
+
+/// What init asks before giving back its pages at the start gate.
+#[test]
+fn allows_answers_for_the_filter_as_loaded() {
+    let madvise = |p: &SeccompPlan, advice: u64| p.allows(28, [0x1000, 0x2000, advice, 0, 0, 0]);
+    const DONTNEED: u64 = 4;
+    assert!(madvise(&default_plan(&[]), DONTNEED));
+    let only_openat = compiled(json!({
+        "defaultAction": "SCMP_ACT_KILL_PROCESS",
+        "syscalls": [{"names": ["openat"], "action": "SCMP_ACT_ALLOW"}]
+    }));
+    assert!(!madvise(&only_openat, DONTNEED));
+    assert!(only_openat.allows(257, [0; 6]));
+    let logged = compiled(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["madvise"], "action": "SCMP_ACT_LOG"}]
+    }));
+    assert!(
+        !madvise(&logged, DONTNEED),
+        "only an untouched syscall counts"
+    );
+    let by_advice = compiled(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["madvise"], "action": "SCMP_ACT_ERRNO",
+                      "args": [{"index": 2, "value": 4, "op": "SCMP_CMP_EQ"}]}]
+    }));
+    assert!(!madvise(&by_advice, DONTNEED));
+    assert!(madvise(&by_advice, 8));
+    assert!(!default_plan(&[]).allows(-1, [0; 6]));
+}
