@@ -12,7 +12,7 @@ VM_APT_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio
 ENGINE_APT_PACKAGES := podman containerd docker.io umoci skopeo
 SKIP_LOG := $(CURDIR)/target/test-skips.log
 
-.PHONY: deps build release probe fixtures demo test unit behaviour behaviour-root behaviour-userns test-rootless lint bench bench-v2 bench-images clean vm-deps test-cgroup2 engine-deps test-engines
+.PHONY: deps build release probe fixtures demo test unit behaviour behaviour-root behaviour-userns test-rootless lint bench bench-v2 bench-images symbol-order clean vm-deps test-cgroup2 engine-deps test-engines
 
 # Debian packages the demo and the tests use; apt runs only when one is missing.
 deps:
@@ -49,6 +49,7 @@ build:
 # scripts/symbol-order.py): RSS counts every page mapped, and a fault maps the
 # 64 KiB around it. docs/benchmarks.md, "Memory".
 STATIC_RUSTFLAGS := -C target-feature=+crt-static \
+  -C link-arg=-Wl,-z,pack-relative-relocs \
   -C link-arg=-Wl,--symbol-ordering-file=$(CURDIR)/build/symbol-order.txt \
   -C link-arg=-Wl,--no-warn-symbol-ordering
 
@@ -130,6 +131,18 @@ test: deps
 	$(MAKE) test-cgroup2
 	@echo "== skipped: $$(wc -l < $(SKIP_LOG)) (reasons in $(SKIP_LOG)) =="
 	@sort $(SKIP_LOG) | uniq -c | sort -rn | head -40
+
+# build/symbol-order.txt from uprobes on an unstripped build of the shipped flags (as
+# root; ~5 min, most of it the kernel removing 4500 probes). Then `make release`.
+symbol-order: fixtures
+	touch src/bin/nook-runtime.rs
+	RUSTFLAGS='$(STATIC_RUSTFLAGS)' $(CARGO) build --release --bins \
+	  --target $(TARGET) --target-dir target/static
+	mkdir -p target/symbol-order
+	cp target/static/$(TARGET)/release/nook-runtime target/symbol-order/
+	touch src/bin/nook-runtime.rs
+	python3 scripts/symbol-order.py target/symbol-order/nook-runtime $(FIXTURE) > target/symbol-order/order.txt
+	mv target/symbol-order/order.txt build/symbol-order.txt
 
 # Timings, printed (never asserted), one interleaved run: nook-runtime vs runc vs crun
 # (start latency, exec, peak RSS, waiting container, smallest memory limit), the floor,
