@@ -107,11 +107,12 @@ fn setup(req: &Request, chan: &Channel) -> Result<Ready> {
 fn become_the_process(req: &Request, chan: &Channel) -> Result<Ready> {
     let plan = req.plan;
     let p = &plan.process;
+    // A waiting init gives back the runtime's pages at the gate, or, if the
+    // filter would not let it, before loading the filter (at 14 or 19).
+    let at_gate = gate_release(req);
+    let release_early = req.waits && at_gate.is_none();
     // 14. Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
     //     now, before the identity and capabilities change (runtime-spec; runc too).
-    let at_gate = gate_release(req);
-    // A waiting init whose filter forbids the release at the gate releases here.
-    let release_early = req.waits && at_gate.is_none();
     if !p.no_new_privs {
         if release_early {
             memory::release_clean_file_pages();
