@@ -12,8 +12,9 @@ use std::os::fd::{FromRawFd, OwnedFd};
 /// page, and a fault maps the 64 KiB around it (fault-around), so a phase of
 /// the runtime that touched scattered code holds much of the binary mapped:
 /// called between phases (after argument parsing, before the container's
-/// processes are forked) and by the container's init before it waits at the
-/// start gate, it keeps the peak to what one phase touches. The segments come
+/// processes are forked), it keeps the peak to what one phase touches. A
+/// waiting init releases at the start gate itself (`release_then_open`), or
+/// with this before loading a seccomp filter that would refuse the release. The segments come
 /// from the program headers (`dl_iterate_phdr`: no file to read, so no spike of
 /// its own). Only PT_LOAD segments without PF_W: their pages are never written
 /// (a debugger's breakpoints would be; they would be dropped). Best effort.
