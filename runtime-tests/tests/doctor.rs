@@ -79,6 +79,26 @@ fn doctor_is_ok_on_this_host_as_set_up() {
     }
 }
 
+/// The overlay probe's scratch directory is gone afterwards (overlayfs leaves a
+/// mode-000 `work` directory in it, which its owner cannot list from outside).
+#[test]
+fn doctor_leaves_no_scratch_directory() {
+    rootless_only!();
+    let sandbox = fresh_dir("rootless-doctor-scratch");
+    let tmp = sandbox.join("tmp");
+    fs::create_dir_all(&tmp).unwrap();
+    // No store under this XDG_DATA_HOME: the probe works in TMPDIR.
+    let data = sandbox.join("data");
+    let (_, r) = doctor(&[("TMPDIR", &tmp), ("XDG_DATA_HOME", &data)], None);
+    assert_eq!(check(&r, "overlay in userns")["status"], "ok", "{r}");
+    let left: Vec<_> = fs::read_dir(&tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "left in {}: {left:?}", tmp.display());
+}
+
 #[test]
 fn doctor_fails_each_broken_prerequisite_with_its_fix() {
     rootless_only!();

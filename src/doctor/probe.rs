@@ -53,7 +53,12 @@ pub fn child(dir: &Path) -> ! {
             t.userns = Some(e.clone());
             t.overlay = Some(format!("no user namespace: {e}"));
         }
-        Ok(()) => t.overlay = overlay(dir).err(),
+        Ok(()) => {
+            t.overlay = overlay(dir).err();
+            // Removed here, as root of our own namespace: overlayfs leaves a
+            // mode-000 `work` directory that its owner cannot list from outside.
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
     println!("{}", serde_json::to_string(&t).unwrap_or_default());
     std::process::exit(0)
