@@ -28,7 +28,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
 
 GROUP = "nookorder"
 
@@ -110,8 +109,11 @@ def main():
     funcs = functions(binary)
     names = sorted(funcs)
     events = os.path.join(tfs, "uprobe_events")
+    buffer_kb = os.path.join(tfs, "buffer_size_kb")
+    with open(buffer_kb) as f:
+        buffer_was = f.read().split()[0]
     try:
-        write(os.path.join(tfs, "buffer_size_kb"), "262144\n")
+        write(buffer_kb, "262144\n")
         refused = 0
         fd = os.open(events, os.O_WRONLY | os.O_APPEND)
         try:
@@ -123,7 +125,6 @@ def main():
         finally:
             os.close(fd)
         print(f"{refused} functions not probed", file=sys.stderr)
-        print(time.strftime("%T probes set"), file=sys.stderr)
         write(os.path.join(tfs, "trace"), "")
         write(os.path.join(tfs, "events", GROUP, "enable"), "1\n")
         seen = workload(binary, bundle, sleeper, tfs)
@@ -132,6 +133,7 @@ def main():
             write(os.path.join(tfs, "events", GROUP, "enable"), "0\n")
         with open(events, "w") as f:  # O_TRUNC removes every probe
             f.write("")
+        write(buffer_kb, buffer_was + "\n")
         if mounted:
             subprocess.run(["umount", mounted])
             os.rmdir(mounted)
@@ -152,13 +154,12 @@ def main():
         print(names[i])
 
 
-LINE = re.compile(r"^\s*\S+-(\d+)\s+\[\d+\].*?\s" + r"f(\d+): \(")
+LINE = re.compile(r"^\s*\S+-(\d+)\s+\[\d+\].*?\sf(\d+): \(")
 
 
 def workload(binary, bundle, sleeper, tfs):
     root = tempfile.mkdtemp(prefix="symbol-order-root.")
-    seen = collections.defaultdict(list)
-    known = collections.defaultdict(set)
+    seen = collections.defaultdict(dict)  # pid -> {function: None}, in first-run order
 
     def collect():
         trace = os.path.join(tfs, "trace")
@@ -166,15 +167,12 @@ def workload(binary, bundle, sleeper, tfs):
             for line in f:
                 m = LINE.match(line)
                 if m:
-                    pid, i = int(m.group(1)), int(m.group(2))
-                    if i not in known[pid]:
-                        known[pid].add(i)
-                        seen[pid].append(i)
+                    seen[int(m.group(1))].setdefault(int(m.group(2)))
         write(trace, "")
 
-    def rt(*args, check=True):
+    def rt(*args):
         print(" ".join(args), file=sys.stderr)
-        subprocess.run([binary, "--root", root, *args], check=check, preexec_fn=fail_madvise,
+        subprocess.run([binary, "--root", root, *args], check=True, preexec_fn=fail_madvise,
                        stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         collect()
 
@@ -190,7 +188,7 @@ def workload(binary, bundle, sleeper, tfs):
     rt("kill", "s", "KILL")
     rt("delete", "--force", "s")
     shutil.rmtree(root)
-    return seen
+    return {pid: list(order) for pid, order in seen.items()}
 
 
 if __name__ == "__main__":
