@@ -206,3 +206,49 @@ fn init_is_in_the_cgroup_when_create_returns() {
     rt.exec(&["delete", "--force", &id]).ok();
     assert_nothing_left(&b, &rt, &id);
 }
+
+/// A v1 cpuset given as cgroupsPath that already exists but has no cpus yet
+/// (a new v1 cpuset starts empty and refuses tasks): the runtime fills in the
+/// parent's cpus and mems, as runc does, and init gets in (nook: init moves
+/// itself by writing "0" to `tasks`, see kernel::cgroup::Joining; runc writes
+/// init's pid to `cgroup.procs`).
+#[test]
+fn an_existing_empty_cpuset_is_filled_in_and_taken() {
+    need_v1!();
+    if mode() == Mode::Userns {
+        skip!("no cgroups in a user namespace here");
+    }
+    let rt = Runtime::under_test();
+    let b = Bundle::new();
+    let name = format!("nook-test-emptycpuset-{}", std::process::id());
+    let cpuset = std::path::PathBuf::from("/sys/fs/cgroup/cpuset").join(&name);
+    std::fs::create_dir(&cpuset).unwrap();
+    let read = |f: &str| std::fs::read_to_string(cpuset.join(f)).unwrap_or_default();
+    let empty = read("cpuset.cpus");
+    b.save_with(|c| {
+        c["linux"]["cgroupsPath"] = json!(format!("/{name}"));
+        c["process"]["args"] = json!(["/bin/true"]);
+    });
+    let id = rt.new_id();
+    let out = rt.create_saved(&b, &id, &[]);
+    let (cpus, procs) = (read("cpuset.cpus"), read("cgroup.procs"));
+    rt.exec(&["delete", "--force", &id]).ok();
+    let _ = std::fs::remove_dir(&cpuset);
+    assert!(
+        empty.trim().is_empty(),
+        "a new v1 cpuset has no cpus: {empty:?}"
+    );
+    assert_eq!(out.status, 0, "{out}");
+    let parent = std::fs::read_to_string("/sys/fs/cgroup/cpuset/cpuset.cpus").unwrap();
+    assert_eq!(
+        cpus.trim(),
+        parent.trim(),
+        "cpus not filled in from the parent"
+    );
+    assert_eq!(
+        procs.lines().count(),
+        1,
+        "init not in the cpuset: {procs:?}"
+    );
+    assert_nothing_left(&b, &rt, &id);
+}

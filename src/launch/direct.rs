@@ -9,6 +9,7 @@
 use super::channel::{Channel, Msg};
 use super::Request;
 use crate::error::Result;
+use crate::kernel::cgroup::Joining;
 use crate::kernel::{namespace, process};
 use crate::plan::{NsKind, Plan};
 use nix::sched::CloneFlags;
@@ -55,8 +56,8 @@ fn split_for(plan: &Plan, exec: bool, dumpable: impl Fn() -> bool) -> Option<Spl
     };
     for ns in plan.namespaces.iter().filter(|n| n.path.is_none()) {
         let later = match ns.kind {
-            // Rooted at the cgroup its creator is in: on v1 the parent moves
-            // init only after the clone. (With CLONE_INTO_CGROUP the kernel
+            // Rooted at the cgroup its creator is in: on v1 init moves
+            // itself only after the clone. (With CLONE_INTO_CGROUP the kernel
             // roots a cloned cgroup namespace at the target, but one rule for
             // both layouts costs one unshare.)
             NsKind::Cgroup => true,
@@ -77,8 +78,13 @@ fn split_for(plan: &Plan, exec: bool, dumpable: impl Fn() -> bool) -> Option<Spl
 
 /// init's first steps after the clone (the intermediate's share of the work),
 /// then the recipe (init.rs).
-pub fn main(req: &Request, chan: &Channel, later: CloneFlags) -> Result<Infallible> {
-    if let Err(e) = born(req, chan, later) {
+pub fn main(
+    req: &Request,
+    chan: &Channel,
+    joining: &Joining,
+    later: CloneFlags,
+) -> Result<Infallible> {
+    if let Err(e) = joining.join_v1().and_then(|_| born(req, chan, later)) {
         let _ = chan.send(&Msg::Error { msg: e.to_string() });
         return Err(e);
     }
@@ -89,8 +95,9 @@ fn born(req: &Request, chan: &Channel, later: CloneFlags) -> Result<()> {
     // If the runtime dies while we set up, so do we. (Had it died before this
     // line, its end of the channel is closed and the wait below fails.)
     process::set_parent_death_signal(Some(Signal::SIGKILL))?;
-    // The parent has put us in the container's cgroup (unless we were born
-    // there) and written our id maps.
+    // We are in the container's cgroup (born in its cgroup2 directory, or
+    // moved by the parent where the kernel could not do that), and the
+    // parent has written our id maps.
     chan.expect_ack()?;
     // /proc/PID/exe of a half-made container must not be reachable (CVE-2019-5736).
     process::set_dumpable(false)?;

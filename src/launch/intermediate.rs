@@ -7,6 +7,7 @@
 use super::channel::{Channel, Msg};
 use super::Request;
 use crate::error::{Context, Result, SysResult};
+use crate::kernel::cgroup::Joining;
 use crate::kernel::{namespace, process};
 use crate::plan::NsKind;
 use nix::sched::CloneFlags;
@@ -14,8 +15,8 @@ use nix::sys::signal::Signal;
 use nix::unistd::{Gid, Uid};
 use std::convert::Infallible;
 
-pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
-    match run(req, chan) {
+pub fn main(req: &Request, chan: &Channel, joining: &Joining) -> Result<Infallible> {
+    match joining.join_v1().and_then(|_| run(req, chan)) {
         Ok(()) => std::process::exit(0),
         Err(e) => {
             let _ = chan.send(&Msg::Error { msg: e.to_string() });
@@ -26,7 +27,7 @@ pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
 
 fn run(req: &Request, chan: &Channel) -> Result<()> {
     let plan = req.plan;
-    // Wait until the parent has put us in the container's cgroup.
+    // Wait until we are in the container's cgroup (see `launch::create`).
     chan.expect_ack()?;
     // If the runtime dies while we set up, so do we.
     process::set_parent_death_signal(Some(Signal::SIGKILL))?;

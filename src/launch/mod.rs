@@ -79,14 +79,15 @@ pub struct Launched {
 
 pub fn create(req: &Request) -> Result<Launched> {
     let (ours, theirs) = channel::pair()?;
-    // On cgroup v2 the first child is born in the container's cgroup; else
-    // the parent moves it there before it goes on.
-    let cgroup = req.cgroup.clone_target();
-    let cgroup = cgroup.as_ref().map(std::os::fd::AsFd::as_fd);
+    // The first child is born in the container's cgroup2 directory (v2, or a
+    // hybrid host's unified tree) and moves itself into the v1 hierarchies:
+    // the parent moves it only where the kernel cannot clone into a cgroup.
+    let joining = req.cgroup.joining()?;
+    let cgroup = joining.into.as_ref().map(std::os::fd::AsFd::as_fd);
     if let Some(split) = direct::split(req) {
         let child = || {
             ours.close_copy();
-            direct::main(req, &theirs, split.later)
+            direct::main(req, &theirs, &joining, split.later)
         };
         match clone::clone_into(split.clone, cgroup, child) {
             Ok(init) => {
@@ -109,7 +110,7 @@ pub fn create(req: &Request) -> Result<Launched> {
     }
     let child = || {
         ours.close_copy();
-        intermediate::main(req, &theirs)
+        intermediate::main(req, &theirs, &joining)
     };
     let (intermediate, placed) = match cgroup {
         Some(dir) => clone::fork_into_cgroup(dir, child)?,

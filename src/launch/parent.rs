@@ -56,12 +56,14 @@ pub fn run(
     result
 }
 
-/// Put the child into the container's cgroup (unless it was born there);
-/// init born by one clone gets its id maps now, unasked (the intermediate
-/// asks with `MapIds` once it has made its user namespace). Then let it go on.
+/// Put the child into the container's cgroup2 directory where the kernel
+/// could not clone it there (before 5.7; v1 hierarchies the child joins
+/// itself, `cgroup::Joining`); init born by one clone gets its id maps now,
+/// unasked (the intermediate asks with `MapIds` once it has made its user
+/// namespace). Then let it go on.
 ///
 /// With `overlap` (init born by one clone, no cgroup namespace to make) init
-/// goes on first and is moved while it sets up its mounts: on v1 the first
+/// goes on first and is moved while it sets up its mounts: that
 /// `cgroup.procs` write waits for an RCU grace period (milliseconds), which
 /// then costs no time of init's. Nothing of the container's runs outside its
 /// cgroup: init answers no message of the parent's before the move is done

@@ -22,6 +22,22 @@ pub fn write(path: &Path, value: &str) -> Result<()> {
     })
 }
 
+/// Open an existing cgroup file for writing (close-on-exec), to write later.
+pub fn open_write(path: &Path) -> Result<(std::path::PathBuf, std::os::fd::OwnedFd)> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map(|f| (path.to_path_buf(), f.into()))
+        .map_err(|e| Error::io("open", path, e))
+}
+
+/// Write `value` to a cgroup file opened by `open_write`; errors name `path`.
+pub fn write_fd(fd: &std::os::fd::OwnedFd, path: &Path, value: &str) -> Result<()> {
+    nix::unistd::write(fd, value.as_bytes())
+        .map(drop)
+        .map_err(|e| Error::sys("write", format!("{} = {value:?}", path.display()), e))
+}
+
 /// Write, but report a permission refusal (rootless, or in a user namespace)
 /// as `Some(reason)` instead of failing: the caller records it as not applied.
 pub fn write_or_denied(path: &Path, value: &str) -> Result<Option<String>> {

@@ -32,6 +32,34 @@ pub enum Cgroup {
     None { reason: String },
 }
 
+/// How a new process enters the container's cgroup, made before the fork.
+///
+/// Moving another process (a pid written to `cgroup.procs`) write-locks the
+/// kernel's global cgroup_threadgroup_rwsem, and taking it waits for an RCU
+/// grace period: 5-15 ms on these hosts, the longest step of a `create`.
+/// Neither way below takes it:
+/// - cgroup2 (v2, or a hybrid host's unified tree): the child is born in the
+///   directory, clone3(CLONE_INTO_CGROUP) with `into`;
+/// - v1: the child moves its own single thread by writing "0" to each
+///   hierarchy's `tasks` (since Linux 6.0 a thread moving itself is not
+///   locked against). The files are opened by the runtime (cgroupfs checks
+///   the opener's credentials) and close on exec.
+pub struct Joining {
+    pub into: Option<std::os::fd::OwnedFd>,
+    tasks: Vec<(PathBuf, std::os::fd::OwnedFd)>,
+}
+
+impl Joining {
+    /// In the new process, before anything else: move this thread (the
+    /// process's only one) into each v1 hierarchy's directory.
+    pub fn join_v1(&self) -> Result<()> {
+        for (path, fd) in &self.tasks {
+            fs::write_fd(fd, path, "0")?;
+        }
+        Ok(())
+    }
+}
+
 /// What `apply` could not do, one line each, for the state's record.
 pub type NotApplied = Vec<String>;
 
@@ -74,21 +102,41 @@ impl Cgroup {
         }
     }
 
-    /// A v2 cgroup's directory, opened for clone3(CLONE_INTO_CGROUP); None on
-    /// v1 (one directory per hierarchy: cgroup.procs is written instead).
-    pub fn clone_target(&self) -> Option<std::os::fd::OwnedFd> {
+    /// How the container's first process gets in without the runtime moving
+    /// it (see `Joining`). Opened by the runtime before the fork.
+    pub fn joining(&self) -> Result<Joining> {
+        let into = self
+            .v2_dir()
+            .and_then(|dir| std::fs::File::open(dir).ok().map(Into::into));
+        let tasks = match self {
+            Cgroup::V1 { dirs, .. } => dirs
+                .iter()
+                .filter(|(h, _)| !h.is_empty())
+                .map(|(_, d)| fs::open_write(&d.join("tasks")))
+                .collect::<Result<_>>()?,
+            _ => Vec::new(),
+        };
+        Ok(Joining { into, tasks })
+    }
+
+    /// The cgroup2 directory among ours: the v2 cgroup, or on a hybrid host
+    /// the container's directory in the unified tree.
+    fn v2_dir(&self) -> Option<&PathBuf> {
         match self {
-            Cgroup::V2 { dir, .. } => std::fs::File::open(dir).ok().map(Into::into),
-            _ => None,
+            Cgroup::V2 { dir, .. } => Some(dir),
+            Cgroup::V1 { dirs, .. } => dirs.iter().find(|(h, _)| h.is_empty()).map(|(_, d)| d),
+            Cgroup::None { .. } => None,
         }
     }
 
-    /// Move `pid` into the cgroup.
+    /// Move `pid` into the cgroup2 directory (for a process that could not be
+    /// born there); v1 hierarchies are joined by the process itself
+    /// (`Joining::join_v1`).
     pub fn enter(&self, pid: i32) -> Result<()> {
-        for dir in self.dirs() {
-            fs::write(&dir.join("cgroup.procs"), &pid.to_string())?;
+        match self.v2_dir() {
+            Some(dir) => fs::write(&dir.join("cgroup.procs"), &pid.to_string()),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// The pids in the cgroup and its descendants (host pid namespace).

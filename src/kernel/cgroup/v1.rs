@@ -25,9 +25,10 @@ pub fn create(hierarchies: &[String], path: &CgroupPath) -> Result<Cgroup> {
             dir.push(comp);
             if fs::mkdir(&dir)? {
                 created.push(dir.clone());
-                if h.split(',').any(|c| c == "cpuset") {
-                    inherit_cpuset(&dir)?;
-                }
+            }
+            // Made now or before (a cgroupsPath prepared by the caller), as runc.
+            if h.split(',').any(|c| c == "cpuset") {
+                inherit_cpuset(&dir)?;
             }
         }
         dirs.push((h.clone(), dir));
@@ -49,7 +50,8 @@ pub fn create(hierarchies: &[String], path: &CgroupPath) -> Result<Cgroup> {
     Ok(Cgroup::V1 { dirs, created })
 }
 
-/// A new v1 cpuset starts empty and cannot take tasks: copy the parent's.
+/// A new v1 cpuset starts empty and cannot take tasks: copy the parent's
+/// where still empty.
 fn inherit_cpuset(dir: &Path) -> Result<()> {
     let parent = dir.parent().unwrap_or(Path::new(ROOT));
     for f in ["cpuset.cpus", "cpuset.mems"] {
