@@ -354,3 +354,19 @@ fn compiled_programs_are_cached_per_profile() {
         "a damaged entry is recompiled: {damaged:?}"
     );
 }
+
+/// `run` execs the program through a small sealed stub (`execveat` of a
+/// memfd, then `execve`: container::sealing); a filter that refuses
+/// `execveat` gets the re-exec from a sealed view of the runtime instead,
+/// and the container runs as under runc.
+#[test]
+fn a_filter_refusing_execveat_still_runs() {
+    let p = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["execveat"], "action": "SCMP_ACT_ERRNO"}]});
+    for rt in [Runtime::under_test(), Runtime::runc()] {
+        let mut b = Bundle::new();
+        b.config.set("/linux/seccomp", p.clone());
+        let r = rt.run_probe(&b, &["syscall", GETPPID]);
+        assert_eq!(r["ret"], json!(0), "{}: {r}", rt.binary().display());
+    }
+}

@@ -8,13 +8,15 @@ use std::io::Write;
 
 fn main() {
     let cli: Cli = nook::cli::parse_or_exit(std::env::args_os(), "nook-runtime", 1);
-    // Commands that start container processes run from a sealed copy of this
-    // binary: nothing in a container can reach the host's file through /proc.
+    // Nothing in a container may reach the host's file of this binary through
+    // /proc: `exec` runs from a sealed copy of it; `create` and `run` give init
+    // an exec stub, or re-execute sealed themselves (container::sealing).
     let starts = matches!(
         cli.command,
         Some(Command::Create(_)) | Some(Command::Run { .. }) | Some(Command::Exec(_))
     );
-    if starts && !nook::kernel::selfexe::is_sealed_copy() {
+    let joins = matches!(cli.command, Some(Command::Exec(_)));
+    if starts && !nook::kernel::selfexe::is_sealed_copy() && joins {
         let Err(e) = nook::kernel::selfexe::reexec_sealed();
         eprintln!("nook-runtime: {e}");
         std::process::exit(1);

@@ -82,6 +82,8 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
                 .into(),
         ));
     }
+    // Before anything is made: the exec stub, or a re-exec from a sealed view.
+    let stub = super::sealing::prepare(&plan, opts.starts_at_once)?;
     let entry = store.claim(id)?;
     let made = make_cgroup(&plan, &host, opts.limits).and_then(|(cgroup, notes)| {
         entry
@@ -90,7 +92,10 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
                 true => super::notify::make_dir(&entry.dir),
                 false => Ok(()),
             })
-            .and_then(|_| create_in(&entry, &plan, opts, &host, cgroup.clone(), notes))
+            .and_then(|_| {
+                let made = (cgroup.clone(), notes);
+                create_in(&entry, &plan, opts, &host, made, stub.as_ref())
+            })
             .inspect_err(|_| {
                 let _ = cgroup.destroy();
             })
@@ -187,8 +192,8 @@ fn create_in(
     plan: &Plan,
     opts: &CreateOptions,
     host: &Host,
-    cgroup: Cgroup,
-    not_applied: Vec<String>,
+    (cgroup, not_applied): (Cgroup, Vec<String>),
+    exec_stub: Option<&std::os::fd::OwnedFd>,
 ) -> Result<launch::Launched> {
     let fifo = entry.fifo();
     start_gate::create(&fifo)?;
@@ -225,6 +230,7 @@ fn create_in(
         cgroup: &saved.cgroup,
         gate: Some(&gate),
         exec_into: None,
+        exec_stub,
         console_socket: opts.console_socket.clone(),
         preserved_fds: opts.inherited_fds.clone(),
         new_keyring: !opts.no_new_keyring,

@@ -88,6 +88,7 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
     let req = launch::Request {
         plan: &plan,
         gate: None,
+        exec_stub: None,
         exec_into: Some(launch::ExecTarget {
             pid: saved.pid,
             pidfd: &pidfd,

@@ -10,6 +10,7 @@ pub mod hooks;
 pub mod lifecycle;
 pub mod notify;
 pub mod run;
+pub mod sealing;
 pub mod seccomp_cache;
 pub mod state;
 pub mod store;

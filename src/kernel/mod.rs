@@ -6,6 +6,7 @@
 pub mod bpf;
 pub mod caps;
 pub mod cgroup;
+pub mod exec_stub;
 pub mod fdpass;
 pub mod idmap;
 pub mod memory;

@@ -128,21 +128,53 @@ pub fn alive(pid: i32) -> bool {
     matches!(super::procfs::process_stat(pid), Some((s, _)) if s != 'Z' && s != 'X')
 }
 
-/// execve with a PATH search in the *container's* environment.
-pub fn exec(args: &[String], env: &[String]) -> Result<std::convert::Infallible> {
+/// execve with a PATH search in the *container's* environment. With `stub`
+/// (kernel::exec_stub), through it: the stub is executed with the program's
+/// path first, then its argv, and execs the program itself.
+pub fn exec(
+    args: &[String],
+    env: &[String],
+    stub: Option<&std::os::fd::OwnedFd>,
+) -> Result<std::convert::Infallible> {
     let path = find_program(&args[0], env);
     let cpath = cstring(&path)?;
     let cargs: Vec<CString> = args.iter().map(|a| cstring(a)).collect::<Result<_>>()?;
     let cenv: Vec<CString> = env.iter().map(|a| cstring(a)).collect::<Result<_>>()?;
-    nix::unistd::execve(&cpath, &cargs, &cenv).map_err(|e| {
-        let msg = match e {
-            nix::errno::Errno::ENOENT => "no such file or directory",
-            nix::errno::Errno::EACCES => "permission denied",
-            _ => e.desc(),
-        };
-        Error::Init(format!("exec: \"{}\": {msg}", args[0]))
+    let res = match stub {
+        Some(stub) => {
+            let argv: Vec<&CString> = std::iter::once(&cpath).chain(&cargs).collect();
+            nix::unistd::execveat(stub, c"", &argv, &cenv, nix::fcntl::AtFlags::AT_EMPTY_PATH)
+        }
+        None => nix::unistd::execve(&cpath, &cargs, &cenv),
+    };
+    res.map_err(|e| {
+        Error::Init(format!(
+            "exec: \"{}\": {}",
+            args[0],
+            exec_error_text(e as i32)
+        ))
     })
 }
+
+/// How a failed execve of the container's program is worded (runc's words for
+/// the common two), after `exec_error_prefix`.
+pub fn exec_error_text(errno: i32) -> String {
+    match nix::errno::Errno::from_raw(errno) {
+        nix::errno::Errno::ENOENT => "no such file or directory".into(),
+        nix::errno::Errno::EACCES => "permission denied".into(),
+        e => e.desc().into(),
+    }
+}
+
+/// The start of the line init prints when the program's execve fails after
+/// `create` has returned (the container's stderr is all it has then).
+pub fn exec_error_prefix(prog: &str) -> String {
+    let e = Error::Init(format!("exec: \"{prog}\": "));
+    format!("{INIT_ERROR_PREFIX}{e}")
+}
+
+/// What init puts before an error it can only print (after `create` returned).
+pub const INIT_ERROR_PREFIX: &str = "nook-runtime init: ";
 
 fn cstring(s: &str) -> Result<CString> {
     CString::new(s).map_err(|_| Error::config("process.args", format!("{s:?} contains a NUL byte")))

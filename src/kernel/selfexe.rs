@@ -26,8 +26,14 @@ const NAME: &str = "nook-sealed";
 const MARK: &str = "_NOOK_SEALED_EXE";
 
 /// Are we already running from a sealed view of the binary? (The mark is
-/// removed from the environment so that nothing we start inherits it.)
+/// removed from the environment at the first call, so that nothing we start
+/// inherits it; the answer is kept for later calls.)
 pub fn is_sealed_copy() -> bool {
+    static SEALED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SEALED.get_or_init(check_sealed)
+}
+
+fn check_sealed() -> bool {
     let marked = std::env::var_os(MARK).is_some();
     std::env::remove_var(MARK);
     let exe = std::fs::read_link("/proc/self/exe").unwrap_or_default();

@@ -23,7 +23,7 @@ pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
                 Ok(never) => match never {},
                 Err(e) => {
                     // create has returned: the container's stderr is all we have.
-                    eprintln!("nook-runtime init: {e}");
+                    eprintln!("{}{e}", crate::kernel::process::INIT_ERROR_PREFIX);
                     std::process::exit(if matches!(e, Error::Init(_)) { 127 } else { 1 })
                 }
             }
@@ -191,5 +191,5 @@ fn after_ready(req: &Request, ready: Ready) -> Result<Infallible> {
     let gate_w = start_gate::wait(gate, ready.release.as_ref())?;
     (req.hooks)(HookKind::StartContainer, ready.pid)?;
     start_gate::pass(&gate_w)?;
-    process::exec(&req.plan.process.args, &ready.env)
+    process::exec(&req.plan.process.args, &ready.env, req.exec_stub)
 }

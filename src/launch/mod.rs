@@ -53,6 +53,10 @@ pub struct Request<'a> {
     /// init may wait long at the start gate (`create`, not `run`): it gives
     /// back the runtime's clean pages just before it blocks there.
     pub waits: bool,
+    /// The exec stub (kernel::exec_stub) init executes the program through,
+    /// when the runtime does not run from a sealed view of its binary
+    /// (container::sealing). Kept open by init until its execve.
+    pub exec_stub: Option<&'a std::os::fd::OwnedFd>,
     /// The container's cgroup (created and limited); init (or the intermediate)
     /// is in it before it does anything else, so all it starts is inside from birth.
     pub cgroup: &'a crate::kernel::cgroup::Cgroup,

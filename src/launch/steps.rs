@@ -127,7 +127,11 @@ pub(super) fn check_program(prog: &str, env: &[String]) -> Result<()> {
 }
 
 pub(super) fn close_leaked_fds(req: &Request, chan: &Channel) -> Result<()> {
-    let keep = [chan.raw(), req.gate.map_or(-1, |g| g.as_raw_fd())];
+    let keep = [
+        chan.raw(),
+        req.gate.map_or(-1, |g| g.as_raw_fd()),
+        req.exec_stub.map_or(-1, |s| s.as_raw_fd()),
+    ];
     let dir =
         std::fs::read_dir("/proc/self/fd").map_err(|e| Error::io("read", "/proc/self/fd", e))?;
     let fds: Vec<i32> = dir
@@ -138,7 +142,8 @@ pub(super) fn close_leaked_fds(req: &Request, chan: &Channel) -> Result<()> {
         // The fd used to read the directory is gone by now; EBADF is harmless.
         let _ = nix::unistd::close(fd);
     }
-    // Preserved fds must survive exec; the channel and the gate are close-on-exec.
+    // Preserved fds must survive exec; the channel, the gate and the stub are
+    // close-on-exec.
     for fd in &req.preserved_fds {
         process::clear_cloexec(*fd)?;
     }

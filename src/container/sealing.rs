@@ -1,0 +1,178 @@
+//! How a container's processes are kept from the runtime's binary on the host
+//! (CVE-2019-5736): the decision for `create` and `run`.
+//!
+//! The danger is init's final execve: a program that resolves /proc/self/exe
+//! there runs the runtime's binary inside the container, with a handle on the
+//! host's file. Two defences:
+//! - the **exec stub** (kernel::exec_stub): init execs a tiny sealed program
+//!   that execs the container's program, so /proc/self/exe at that execve is
+//!   the stub. Cheap (a memfd of a few KiB and one small exec), so it is the
+//!   default where it changes nothing else:
+//!   - `run`: init starts at once. A container waiting for `start` could
+//!     have its pid namespace joined by another container meanwhile (by
+//!     path), whose processes would then see an init running from the
+//!     host's file (security.rs tries exactly that);
+//!   - init is in a pid namespace of its own, so no container process can
+//!     see it (its /proc/<pid>/exe) before its execve;
+//!   - the exec through the stub leaves the capabilities as they were: the
+//!     process is root (exec gives root the same sets each time), or every
+//!     capability it has is ambient (kept as it is by an exec);
+//!   - the seccomp filter lets the stub's `execveat` and `execve` through.
+//!
+//!   (nook sets no LSM labels, whose exec transitions would apply to the
+//!   stub: with LSM support this gains a condition.)
+//! - otherwise the runtime **re-executes itself** from a sealed view of its
+//!   binary (kernel::selfexe) before anything is made, and its processes
+//!   never run from the host's file at all. `exec` always does this: the
+//!   container's processes can see the process that joins them.
+#![forbid(unsafe_code)]
+
+use crate::error::Result;
+use crate::kernel::{exec_stub, selfexe};
+use crate::plan::{NsKind, Plan};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// The stub for this container, or `None` when the runtime already runs from
+/// a sealed view. Where the stub cannot be used, re-executes (returns only on
+/// failure to). `starts_at_once`: `run`.
+pub fn prepare(plan: &Plan, starts_at_once: bool) -> Result<Option<OwnedFd>> {
+    if selfexe::is_sealed_copy() {
+        return Ok(None);
+    }
+    let why_not = match why_not_stub(plan, starts_at_once) {
+        None => match exec_stub::create(&plan.process.args[0]) {
+            Ok(stub) if seccomp_allows(plan, &stub) => return Ok(Some(stub)),
+            Ok(_) => "the seccomp filter does not let the stub's execs through".to_string(),
+            Err(e) => e.to_string(),
+        },
+        Some(why) => why.to_string(),
+    };
+    crate::log::debug(&format!(
+        "exec stub not used ({why_not}): re-executing sealed"
+    ));
+    let Err(e) = selfexe::reexec_sealed();
+    Err(e)
+}
+
+/// Why the stub would not be safe, or would change the container, for `plan`.
+fn why_not_stub(plan: &Plan, starts_at_once: bool) -> Option<&'static str> {
+    if !cfg!(target_arch = "x86_64") {
+        return Some("the stub is x86-64 code");
+    }
+    if !starts_at_once {
+        return Some("init waits for start");
+    }
+    let own_pid_ns = plan
+        .namespaces
+        .iter()
+        .any(|n| n.kind == NsKind::Pid && n.path.is_none());
+    if !own_pid_ns {
+        return Some("init has no pid namespace of its own");
+    }
+    let p = &plan.process;
+    let caps_kept = p.uid == 0
+        || p.caps
+            .as_ref()
+            .is_some_and(|c| (c.permitted | c.effective | c.inheritable) & !c.ambient == 0);
+    if !caps_kept {
+        return Some("a non-root process with capabilities that are not all ambient");
+    }
+    None
+}
+
+/// The filter, as loaded, must let init's `execveat` of the stub and the
+/// stub's `execve` through untouched (pointer arguments are not known here;
+/// filters do not look at them).
+fn seccomp_allows(plan: &Plan, stub: &OwnedFd) -> bool {
+    plan.seccomp.as_ref().is_none_or(|f| {
+        let fd = stub.as_raw_fd() as u64;
+        let at_empty_path = libc::AT_EMPTY_PATH as u64;
+        f.allows(libc::SYS_execveat, [fd, 0, 0, 0, at_empty_path, 0])
+            && f.allows(libc::SYS_execve, [0; 6])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn plan(edit: impl FnOnce(&mut serde_json::Value)) -> Plan {
+        let mut v = crate::spec::default_spec(false, 0, 0);
+        edit(&mut v);
+        let spec = crate::spec::parse(v.to_string().as_bytes()).unwrap();
+        let host = crate::host::Host {
+            euid: 0,
+            egid: 0,
+            in_userns: false,
+            delegation: None,
+            cgroups: crate::host::CgroupLayout::Unified,
+            exe: "/usr/bin/nook-runtime".into(),
+        };
+        let opts = crate::plan::LaunchOptions::default();
+        Plan::build("c1", std::path::Path::new("/b"), &spec, &host, &opts).unwrap()
+    }
+
+    fn stub_ok(p: &Plan) -> bool {
+        why_not_stub(p, true).is_none() || !cfg!(target_arch = "x86_64")
+    }
+
+    #[test]
+    fn runs_default_config_takes_the_stub_and_a_waiting_init_does_not() {
+        let p = plan(|_| {});
+        assert_eq!(why_not_stub(&p, true), None);
+        assert!(why_not_stub(&p, false).is_some());
+    }
+
+    #[test]
+    fn a_pid_namespace_not_its_own_takes_the_re_exec() {
+        let none = plan(|v| {
+            let ns = v["linux"]["namespaces"].as_array_mut().unwrap();
+            ns.retain(|n| n["type"] != "pid");
+        });
+        assert!(why_not_stub(&none, true).is_some());
+        let joined = plan(|v| {
+            for n in v["linux"]["namespaces"].as_array_mut().unwrap() {
+                if n["type"] == "pid" {
+                    n["path"] = json!("/proc/1/ns/pid");
+                }
+            }
+        });
+        assert!(why_not_stub(&joined, true).is_some());
+    }
+
+    #[test]
+    fn a_non_root_process_takes_the_stub_only_with_every_capability_ambient() {
+        let set = |v: &mut serde_json::Value, ambient: bool| {
+            v["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+            let caps = json!(["CAP_NET_RAW"]);
+            let c = &mut v["process"]["capabilities"];
+            for s in ["bounding", "effective", "permitted", "inheritable"] {
+                c[s] = caps.clone();
+            }
+            c["ambient"] = if ambient { caps } else { json!([]) };
+        };
+        assert!(why_not_stub(&plan(|v| set(v, false)), true).is_some());
+        assert!(stub_ok(&plan(|v| set(v, true))));
+        let root = plan(|v| v["process"]["capabilities"]["ambient"] = json!([]));
+        assert!(stub_ok(&root), "root: exec gives the same sets each time");
+    }
+
+    #[test]
+    fn a_filter_refusing_the_stubs_execs_takes_the_re_exec() {
+        let fd: OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
+        let with = |names: serde_json::Value| {
+            plan(|v| {
+                v["linux"]["seccomp"] = json!({
+                    "defaultAction": "SCMP_ACT_ALLOW",
+                    "architectures": ["SCMP_ARCH_X86_64"],
+                    "syscalls": [{"names": names, "action": "SCMP_ACT_ERRNO"}]
+                });
+            })
+        };
+        assert!(seccomp_allows(&plan(|_| {}), &fd), "no filter");
+        assert!(seccomp_allows(&with(json!(["mkdir"])), &fd));
+        assert!(!seccomp_allows(&with(json!(["execveat"])), &fd));
+        assert!(!seccomp_allows(&with(json!(["execve"])), &fd));
+    }
+}
