@@ -86,19 +86,18 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
     let stub = super::sealing::prepare(&plan, opts.starts_at_once)?;
     let entry = store.claim(id)?;
     let made = make_cgroup(&plan, &host, opts.limits).and_then(|(cgroup, notes)| {
-        entry
-            .save_config(&spec)
-            .and_then(|_| match notify {
-                true => super::notify::make_dir(&entry.dir),
-                false => Ok(()),
-            })
-            .and_then(|_| {
-                let made = (cgroup.clone(), notes);
-                create_in(&entry, &plan, opts, &host, made, stub.as_ref())
-            })
-            .inspect_err(|_| {
-                let _ = cgroup.destroy();
-            })
+        match notify {
+            true => super::notify::make_dir(&entry.dir),
+            false => Ok(()),
+        }
+        .and_then(|_| {
+            let made = (cgroup.clone(), notes);
+            let config = serde_json::to_string(&spec).expect("config serialises");
+            create_in(&entry, &plan, opts, &host, made, stub.as_ref(), config)
+        })
+        .inspect_err(|_| {
+            let _ = cgroup.destroy();
+        })
     });
     made.inspect_err(|_| {
         let _ = std::fs::remove_dir_all(&entry.dir);
@@ -194,6 +193,7 @@ fn create_in(
     host: &Host,
     (cgroup, not_applied): (Cgroup, Vec<String>),
     exec_stub: Option<&std::os::fd::OwnedFd>,
+    config: String,
 ) -> Result<launch::Launched> {
     let fifo = entry.fifo();
     start_gate::create(&fifo)?;
@@ -206,6 +206,7 @@ fn create_in(
         pid_start: 0,
         init_exe: String::new(),
         created: crate::log::rfc3339_now(),
+        config,
         owner: host.euid,
         annotations: plan.annotations.clone(),
         hooks: plan.hooks.clone(),

@@ -54,7 +54,7 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
     // Namespaces, seccomp, cgroup: the config as it was at create (the bundle
     // may have changed since). The process defaults: the bundle's config.json
     // as it is now, as runc takes them (the saved one if the bundle is gone).
-    let mut spec = entry.load_config(&saved.bundle)?;
+    let mut spec = entry.load_config(&saved)?;
     let cgroup = saved.cgroup.for_exec(&opts.sub_cgroups, saved.pid)?;
     // Do not hold the container's lock while the process runs.
     drop(entry);

@@ -52,6 +52,9 @@ pub struct Saved {
     #[serde(default)]
     pub init_exe: String,
     pub created: String,
+    /// The config it was created from, as JSON text (what `exec` starts from).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub config: String,
     pub owner: u32,
     pub annotations: BTreeMap<String, String>,
     pub hooks: Hooks,
@@ -107,6 +110,7 @@ mod tests {
             pid_start: start,
             init_exe: String::new(),
             created: "T".into(),
+            config: String::new(),
             owner: 0,
             annotations: [("k".to_string(), "v".to_string())].into(),
             hooks: Hooks::default(),

@@ -127,7 +127,7 @@ impl Store {
         if check_id(id).is_err() || dir.join("state.json").exists() {
             return false;
         }
-        let Ok(f) = fs::OpenOptions::new().write(true).open(dir.join("lock")) else {
+        let Ok(f) = open_dir(&dir) else {
             return fs::remove_dir_all(&dir).is_ok();
         };
         match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
@@ -162,18 +162,21 @@ impl Store {
     }
 }
 
+/// The lock is a flock on the directory itself: no lock file to make and,
+/// after the directory is removed, to free on the last close (each file of a
+/// container's directory costs an inode made and freed per container).
 fn lock(dir: PathBuf) -> Result<Entry> {
-    let path = dir.join("lock");
-    let f = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| Error::io("open", &path, e))?;
+    let f = open_dir(&dir).map_err(|e| Error::io("open", &dir, e))?;
     let lock = Flock::lock(f, FlockArg::LockExclusive)
-        .map_err(|(_, e)| Error::sys("flock", path.display(), e))?;
+        .map_err(|(_, e)| Error::sys("flock", dir.display(), e))?;
     Ok(Entry { dir, _lock: lock })
+}
+
+fn open_dir(dir: &Path) -> std::io::Result<File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(dir)
 }
 
 impl Entry {
@@ -198,21 +201,18 @@ impl Entry {
             .map_err(|e| Error::config(path.display().to_string(), e.to_string()))
     }
 
-    /// Keep the config a container was created from (exec uses it, as runc's
-    /// does, whatever happens to the bundle afterwards).
-    pub fn save_config(&self, spec: &oci_spec::runtime::Spec) -> Result<()> {
-        let path = self.dir.join("config.json");
-        let bytes = serde_json::to_vec(spec).expect("config serialises");
-        fs::write(&path, bytes).map_err(|e| Error::io("write", &path, e))
-    }
-
-    /// The config saved at create; a state dir from before that was saved
-    /// falls back to the bundle's.
-    pub fn load_config(&self, bundle: &Path) -> Result<oci_spec::runtime::Spec> {
+    /// The config the container was created from (exec uses it, as runc's
+    /// does, whatever happens to the bundle afterwards): kept in state.json
+    /// (`Saved::config`); a directory of an older nook has config.json, and
+    /// one from before that was saved falls back to the bundle's.
+    pub fn load_config(&self, saved: &Saved) -> Result<oci_spec::runtime::Spec> {
+        if !saved.config.is_empty() {
+            return crate::spec::parse(saved.config.as_bytes());
+        }
         let path = self.dir.join("config.json");
         match fs::read(&path) {
             Ok(text) => crate::spec::parse(&text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => crate::spec::load(bundle),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => crate::spec::load(&saved.bundle),
             Err(e) => Err(Error::io("read", &path, e)),
         }
     }
