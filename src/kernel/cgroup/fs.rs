@@ -7,19 +7,53 @@ use std::time::{Duration, Instant};
 /// Write `value` to an existing cgroup file (opened without O_CREAT/O_TRUNC: cgroupfs
 /// files exist or not, and a missing one is ENOENT, not a refused create).
 pub fn write(path: &Path, value: &str) -> Result<()> {
-    use std::io::Write as _;
-    let res = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .and_then(|mut f| f.write_all(value.as_bytes()));
-    res.map_err(|e| match e.raw_os_error() {
+    Writes::default().write(path, value)
+}
+
+fn write_error(path: &Path, value: &str, e: std::io::Error) -> Error {
+    match e.raw_os_error() {
         Some(n) => Error::sys(
             "write",
             format!("{} = {value:?}", path.display()),
             nix::errno::Errno::from_raw(n),
         ),
         None => Error::io("write", path, e),
-    })
+    }
+}
+
+/// Writes to cgroup files in order, the last file kept open while the next
+/// write is to it too: each write(2) to a cgroup file is taken on its own,
+/// and runc's default device rules are a dozen writes to devices.allow (an
+/// open and close of a cgroupfs file each saved).
+#[derive(Default)]
+pub struct Writes {
+    open: Option<(std::path::PathBuf, std::fs::File)>,
+}
+
+impl Writes {
+    pub fn write(&mut self, path: &Path, value: &str) -> Result<()> {
+        use std::io::Write as _;
+        if self.open.as_ref().is_none_or(|(p, _)| p != path) {
+            self.open = None;
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| write_error(path, value, e))?;
+            self.open = Some((path.to_path_buf(), f));
+        }
+        match self.open.as_mut() {
+            Some((_, f)) => f
+                .write_all(value.as_bytes())
+                .map_err(|e| write_error(path, value, e)),
+            None => Ok(()),
+        }
+    }
+
+    /// `write`, a permission refusal or a file this kernel lacks being
+    /// `Some(reason)` (see `refusal`).
+    pub fn write_or_denied(&mut self, path: &Path, value: &str) -> Result<Option<String>> {
+        refusal(self.write(path, value), path)
+    }
 }
 
 /// Open an existing cgroup file for writing (close-on-exec), to write later.
@@ -38,10 +72,11 @@ pub fn write_fd(fd: &std::os::fd::OwnedFd, path: &Path, value: &str) -> Result<(
         .map_err(|e| Error::sys("write", format!("{} = {value:?}", path.display()), e))
 }
 
-/// Write, but report a permission refusal (rootless, or in a user namespace)
-/// as `Some(reason)` instead of failing: the caller records it as not applied.
-pub fn write_or_denied(path: &Path, value: &str) -> Result<Option<String>> {
-    match write(path, value) {
+/// A write's outcome with a permission refusal (rootless, or in a user
+/// namespace) as `Some(reason)` instead of a failure: the caller records it
+/// as not applied.
+fn refusal(res: Result<()>, path: &Path) -> Result<Option<String>> {
+    match res {
         // The file is missing from a directory that is there: this kernel lacks it.
         Err(e)
             if e.errno() == Some(nix::errno::Errno::ENOENT)

@@ -94,6 +94,7 @@ fn memory_order<'a>(dirs: &[(String, PathBuf)], writes: &'a [Write]) -> Vec<&'a 
 
 pub fn apply(dirs: &[(String, PathBuf)], writes: &[Write]) -> Result<NotApplied> {
     let mut not_applied = Vec::new();
+    let mut open = fs::Writes::default();
     for w in memory_order(dirs, writes) {
         let Some(dir) = dir_of(dirs, w.controller) else {
             not_applied.push(format!(
@@ -104,8 +105,9 @@ pub fn apply(dirs: &[(String, PathBuf)], writes: &[Write]) -> Result<NotApplied>
         };
         // No stat first: a missing file (ENOENT) is reported by the write itself.
         let file = dir.join(&w.file);
-        if let Some(why) =
-            fs::write_or_denied(&file, &w.value).context(|| format!("cgroup {}", w.controller))?
+        if let Some(why) = open
+            .write_or_denied(&file, &w.value)
+            .context(|| format!("cgroup {}", w.controller))?
         {
             not_applied.push(format!("{} = {}: {why}", w.file, w.value));
         }

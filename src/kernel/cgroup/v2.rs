@@ -99,6 +99,7 @@ fn enable_controllers(dir: &Path) {
 pub fn apply(dir: &Path, writes: &[Write]) -> Result<NotApplied> {
     let available = fs::read(&dir.join("cgroup.controllers")).unwrap_or_default();
     let mut not_applied = Vec::new();
+    let mut open = fs::Writes::default();
     for w in writes {
         let core = matches!(w.controller, "cgroup");
         if !core && !available.split_whitespace().any(|c| c == w.controller) {
@@ -115,8 +116,9 @@ pub fn apply(dir: &Path, writes: &[Write]) -> Result<NotApplied> {
                 "no such file in this kernel's cgroup v2",
             ));
         }
-        if let Some(why) =
-            fs::write_or_denied(&file, &w.value).context(|| format!("cgroup {}", w.controller))?
+        if let Some(why) = open
+            .write_or_denied(&file, &w.value)
+            .context(|| format!("cgroup {}", w.controller))?
         {
             not_applied.push(format!("{} = {}: {why}", w.file, w.value));
         }
