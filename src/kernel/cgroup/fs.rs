@@ -129,6 +129,15 @@ pub fn remove_dir(path: &Path) -> Result<()> {
     }
 }
 
+/// One rmdir: was the directory removed (or already gone)? A refusal (sub-
+/// cgroups, or a process still leaving) is for the caller's slower path.
+pub fn removed_at_once(path: &Path) -> bool {
+    match std::fs::remove_dir(path) {
+        Ok(()) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
 /// Remove the sub-cgroups a container created below its own directory.
 pub fn remove_subtree(dir: &Path) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else {

@@ -202,14 +202,16 @@ impl Cgroup {
             Cgroup::V1 { created, .. } | Cgroup::V2 { created, .. } => created,
             Cgroup::None { .. } => return Ok(()),
         };
-        // Sub-cgroups are removed only below a leaf we made: never someone else's tree.
-        for dir in self.dirs().into_iter().filter(|d| created.contains(d)) {
-            fs::remove_subtree(&dir)?;
-        }
+        // Sub-cgroups are removed only below a leaf we made: never someone
+        // else's tree. A leaf is tried first as it is (the usual case: no
+        // sub-cgroups, no listing of each hierarchy's directory).
         let leaves = self.dirs();
         for dir in created.iter().rev() {
             if leaves.contains(dir) {
-                fs::remove_dir(dir)?;
+                if !fs::removed_at_once(dir) {
+                    fs::remove_subtree(dir)?;
+                    fs::remove_dir(dir)?;
+                }
             } else {
                 // A parent we made is shared by the containers made after us
                 // (`nook/<id>`): removed only when no longer in use.
