@@ -82,57 +82,104 @@ fn resolve_depth(
         Err(e) => return Err(Error::sys("openat2", shown.display(), e)),
     }
     let comps: Vec<_> = rel.components().collect();
+    // Usually only the last component is missing: its parent opens at once.
+    if let Some(Component::Normal(_)) = comps.last() {
+        let dir = OFlag::O_PATH | OFlag::O_DIRECTORY;
+        match openat2_in_root(root, parent_of(&rel), dir) {
+            Ok(parent) => {
+                let step = Missing {
+                    prefix: &rel,
+                    rest: &[],
+                    last: true,
+                };
+                return match make_missing(root, root_path, parent, step, create, depth)? {
+                    Some(followed) => Ok(followed),
+                    None => openat2_in_root(root, &rel, OFlag::O_PATH)
+                        .map_err(|e| Error::sys("openat2", shown.display(), e)),
+                };
+            }
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(Error::sys("openat2", shown.display(), e)),
+        }
+    }
     let mut prefix = PathBuf::new();
     for (i, c) in comps.iter().enumerate() {
         prefix.push(c);
-        let last = i + 1 == comps.len();
         match openat2_in_root(root, &prefix, OFlag::O_PATH) {
             Ok(_) => continue,
             Err(Errno::ENOENT) => {}
             Err(e) => return Err(Error::sys("openat2", root_path.join(&prefix).display(), e)),
         }
-        let parent_rel = prefix
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let parent = openat2_in_root(root, parent_rel, OFlag::O_PATH | OFlag::O_DIRECTORY)
+        let parent = openat2_in_root(root, parent_of(&prefix), OFlag::O_PATH | OFlag::O_DIRECTORY)
             .map_err(|e| Error::sys("openat2", root_path.join(&prefix).display(), e))?;
-        let name = Path::new(c.as_os_str());
-        // A dangling symlink: create its target (still beneath the root) and go on through it.
-        if let Ok(target) = nix::fcntl::readlinkat(&parent, name) {
-            let target = Path::new(&target);
-            let mut next = if target.is_absolute() {
-                target.to_path_buf()
-            } else {
-                Path::new("/").join(parent_rel).join(target)
-            };
-            for rest in &comps[i + 1..] {
-                next.push(rest);
-            }
-            return resolve_depth(root, root_path, &next, create, depth + 1);
-        }
-        let made = if last && create == Some(Create::File) {
-            nix::fcntl::openat(
-                &parent,
-                name,
-                OFlag::O_CREAT
-                    | OFlag::O_EXCL
-                    | OFlag::O_WRONLY
-                    | OFlag::O_CLOEXEC
-                    | OFlag::O_NOFOLLOW,
-                Mode::from_bits_truncate(0o644),
-            )
-            .map(drop)
-        } else {
-            nix::sys::stat::mkdirat(&parent, name, Mode::from_bits_truncate(0o755))
+        let step = Missing {
+            prefix: &prefix,
+            rest: &comps[i + 1..],
+            last: i + 1 == comps.len(),
         };
-        match made {
-            Ok(()) | Err(Errno::EEXIST) => {}
-            Err(e) => return Err(Error::sys("mkdirat", root_path.join(&prefix).display(), e)),
+        if let Some(followed) = make_missing(root, root_path, parent, step, create, depth)? {
+            return Ok(followed);
         }
     }
     openat2_in_root(root, &rel, OFlag::O_PATH)
         .map_err(|e| Error::sys("openat2", shown.display(), e))
+}
+
+fn parent_of(prefix: &Path) -> &Path {
+    prefix
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// A missing component: the path up to it, the components after it.
+struct Missing<'a> {
+    prefix: &'a Path,
+    rest: &'a [Component<'a>],
+    last: bool,
+}
+
+/// Make the missing last component of `m.prefix` in `parent` (a directory, or
+/// with `Create::File` a file when it is the path's last). A dangling symlink
+/// there is followed instead (its target made, still beneath the root):
+/// `Some` is then the whole path resolved through it.
+fn make_missing(
+    root: &OwnedFd,
+    root_path: &Path,
+    parent: OwnedFd,
+    m: Missing,
+    create: Option<Create>,
+    depth: u32,
+) -> Result<Option<OwnedFd>> {
+    let parent_rel = parent_of(m.prefix);
+    let name = m.prefix.file_name().map(Path::new).unwrap_or(m.prefix);
+    if let Ok(target) = nix::fcntl::readlinkat(&parent, name) {
+        let target = Path::new(&target);
+        let mut next = if target.is_absolute() {
+            target.to_path_buf()
+        } else {
+            Path::new("/").join(parent_rel).join(target)
+        };
+        for rest in m.rest {
+            next.push(rest);
+        }
+        return resolve_depth(root, root_path, &next, create, depth + 1).map(Some);
+    }
+    let made = if m.last && create == Some(Create::File) {
+        nix::fcntl::openat(
+            &parent,
+            name,
+            OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+            Mode::from_bits_truncate(0o644),
+        )
+        .map(drop)
+    } else {
+        nix::sys::stat::mkdirat(&parent, name, Mode::from_bits_truncate(0o755))
+    };
+    match made {
+        Ok(()) | Err(Errno::EEXIST) => Ok(None),
+        Err(e) => Err(Error::sys("mkdirat", root_path.join(m.prefix).display(), e)),
+    }
 }
 
 /// `/a/../b/./c` → `a/../b/c` relative to the root (`..` is handled by the kernel).
@@ -184,6 +231,19 @@ mod tests {
         assert!(!outside.join("sub").exists(), "created on the host side");
         let fd = resolve(&rfd, &root, Path::new("/up/etc/f"), Some(Create::File)).unwrap();
         assert_eq!(real_path(&fd).unwrap(), root.join("etc/f"));
+        assert!(root.join("etc/f").is_file());
+        // Only the last component missing (the parent opens at once): made
+        // there; a dangling symlink in its place is followed, beneath the root.
+        let fd = resolve(&rfd, &root, Path::new("/etc/d"), Some(Create::Dir)).unwrap();
+        assert_eq!(real_path(&fd).unwrap(), root.join("etc/d"));
+        symlink(outside.join("made"), root.join("etc/dangling")).unwrap();
+        let fd = resolve(&rfd, &root, Path::new("/etc/dangling"), Some(Create::Dir)).unwrap();
+        let made = root.join(outside.strip_prefix("/").unwrap()).join("made");
+        assert_eq!(real_path(&fd).unwrap(), made);
+        assert!(!outside.join("made").exists(), "created on the host side");
+        symlink("../../../../x", root.join("etc/up")).unwrap();
+        let fd = resolve(&rfd, &root, Path::new("/etc/up"), Some(Create::File)).unwrap();
+        assert_eq!(real_path(&fd).unwrap(), root.join("x"));
         std::fs::remove_dir_all(&base).unwrap();
     }
 

@@ -92,12 +92,15 @@ fn mount_one(
                 MsFlags::MS_BIND | rec,
                 None,
             )?;
-            let target = resolve(root, rootfs, &op.dest, None)?;
-            if op.needs_bind_remount() {
-                remount_bind(&fd_path(&target), op.flags - MsFlags::MS_BIND)?;
-            }
-            for p in &op.propagation {
-                set_propagation(&fd_path(&target), *p)?;
+            // The mount now at the destination, when there is more to do to it.
+            if op.needs_bind_remount() || !op.propagation.is_empty() {
+                let target = resolve(root, rootfs, &op.dest, None)?;
+                if op.needs_bind_remount() {
+                    remount_bind(&fd_path(&target), op.flags - MsFlags::MS_BIND)?;
+                }
+                for p in &op.propagation {
+                    set_propagation(&fd_path(&target), *p)?;
+                }
             }
         }
         MountKind::Fs { fstype } => {
@@ -112,12 +115,14 @@ fn mount_one(
                 }
                 other => other.map(|()| false)?,
             };
-            let target = resolve(root, rootfs, &op.dest, None)?;
-            if bound {
-                remount_bind(&fd_path(&target), op.flags)?;
-            }
-            for p in &op.propagation {
-                set_propagation(&fd_path(&target), *p)?;
+            if bound || !op.propagation.is_empty() {
+                let target = resolve(root, rootfs, &op.dest, None)?;
+                if bound {
+                    remount_bind(&fd_path(&target), op.flags)?;
+                }
+                for p in &op.propagation {
+                    set_propagation(&fd_path(&target), *p)?;
+                }
             }
         }
         MountKind::CgroupV1 { controllers } => cgroup_v1(root, rootfs, op, controllers, cgroup)?,
