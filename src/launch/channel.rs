@@ -127,6 +127,16 @@ impl Channel {
         }
     }
 
+    /// Has the other end closed (its process died)? Does not wait.
+    pub fn peer_gone(&self) -> bool {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let mut fds = [PollFd::new(self.sock.as_fd(), PollFlags::POLLIN)];
+        poll(&mut fds, PollTimeout::ZERO).is_ok()
+            && fds[0]
+                .revents()
+                .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR))
+    }
+
     /// Wait for an `Ack`; an `Error` or a closed channel becomes an error.
     pub fn expect_ack(&self) -> Result<()> {
         match self.recv()? {

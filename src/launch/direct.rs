@@ -83,22 +83,29 @@ pub fn main(
     chan: &Channel,
     joining: &Joining,
     later: CloneFlags,
+    ack: bool,
 ) -> Result<Infallible> {
-    if let Err(e) = joining.join_v1().and_then(|_| born(req, chan, later)) {
+    if let Err(e) = joining.join_v1().and_then(|_| born(req, chan, later, ack)) {
         let _ = chan.send(&Msg::Error { msg: e.to_string() });
         return Err(e);
     }
     super::init::main(req, chan)
 }
 
-fn born(req: &Request, chan: &Channel, later: CloneFlags) -> Result<()> {
+fn born(req: &Request, chan: &Channel, later: CloneFlags, ack: bool) -> Result<()> {
     // If the runtime dies while we set up, so do we. (Had it died before this
-    // line, its end of the channel is closed and the wait below fails.)
+    // line, its end of the channel is closed: the wait below fails, or
+    // without one, the check.)
     process::set_parent_death_signal(Some(Signal::SIGKILL))?;
     // We are in the container's cgroup (born in its cgroup2 directory, or
     // moved by the parent where the kernel could not do that), and the
-    // parent has written our id maps.
-    chan.expect_ack()?;
+    // parent has written our id maps. Where it had neither to do, it sends
+    // no Ack: the round trip was init's longest wait of a plain `run`.
+    if ack {
+        chan.expect_ack()?;
+    } else if chan.peer_gone() {
+        return Err(crate::error::Error::Init("runtime went away".into()));
+    }
     // /proc/PID/exe of a half-made container must not be reachable (CVE-2019-5736).
     process::set_dumpable(false)?;
     if req.plan.has_new(NsKind::User) {

@@ -89,9 +89,13 @@ pub fn create(req: &Request) -> Result<Launched> {
     let joining = req.cgroup.joining()?;
     let cgroup = joining.into.as_ref().map(std::os::fd::AsFd::as_fd);
     if let Some(split) = direct::split(req) {
+        // init waits for the parent only if the parent has something to do
+        // first: its id maps, or a move into a cgroup2 directory it could
+        // not be cloned into.
+        let ack = req.plan.has_new(crate::plan::NsKind::User) || !joining.complete();
         let child = || {
             ours.close_copy();
-            direct::main(req, &theirs, &joining, split.later)
+            direct::main(req, &theirs, &joining, split.later, ack)
         };
         match clone::clone_into(split.clone, cgroup, child) {
             Ok(init) => {
@@ -99,7 +103,11 @@ pub fn create(req: &Request) -> Result<Launched> {
                 let overlap = !split
                     .later
                     .contains(nix::sched::CloneFlags::CLONE_NEWCGROUP);
-                let started = parent::Started::Init { pid: init, overlap };
+                let started = parent::Started::Init {
+                    pid: init,
+                    overlap,
+                    ack,
+                };
                 return parent::run(req, &ours, started, cgroup.is_some());
             }
             // Nothing was made. A kernel without clone3, CLONE_INTO_CGROUP or

@@ -17,9 +17,12 @@ use std::os::unix::net::UnixStream;
 #[derive(Clone, Copy)]
 pub enum Started {
     /// `overlap`: init may go on while it is moved into the cgroup (see `place`).
+    /// `ack`: init waits for the parent's Ack (it has maps to write or a move
+    /// to make); without, the parent sends none.
     Init {
         pid: i32,
         overlap: bool,
+        ack: bool,
     },
     Intermediate(i32),
 }
@@ -32,8 +35,8 @@ pub fn run(
     placed: bool,
 ) -> Result<super::Launched> {
     let (first, intermediate, mut init, overlap) = match started {
-        Started::Init { pid, overlap } => (pid, None, Some(pid), overlap),
-        Started::Intermediate(pid) => (pid, Some(pid), None, false),
+        Started::Init { pid, overlap, ack } => (pid, None, Some(pid), (overlap, ack)),
+        Started::Intermediate(pid) => (pid, Some(pid), None, (false, true)),
     };
     let result = place(req, chan, first, placed, intermediate.is_none(), overlap)
         .and_then(|_| intermediate.map(process::pidfd_open).transpose())
@@ -76,7 +79,7 @@ fn place(
     pid: i32,
     placed: bool,
     is_init: bool,
-    overlap: bool,
+    (overlap, ack): (bool, bool),
 ) -> Result<()> {
     if !placed && !overlap {
         req.cgroup.enter(pid)?;
@@ -84,7 +87,9 @@ fn place(
     if is_init && req.plan.has_new(NsKind::User) {
         write_maps(req, pid)?;
     }
-    chan.send(&Msg::Ack)?;
+    if ack {
+        chan.send(&Msg::Ack)?;
+    }
     if !placed && overlap {
         if let Err(e) = req.cgroup.enter(pid) {
             // init may have failed meanwhile (then the move could not find

@@ -50,9 +50,16 @@ pub enum Cgroup {
 pub struct Joining {
     pub into: Option<std::os::fd::OwnedFd>,
     tasks: Vec<(PathBuf, std::os::fd::OwnedFd)>,
+    complete: bool,
 }
 
 impl Joining {
+    /// Does a child cloned with `into` get into every part of the cgroup by
+    /// itself (no cgroup2 directory that could not be opened for the clone)?
+    pub fn complete(&self) -> bool {
+        self.complete
+    }
+
     /// In the new process, before anything else: move this thread (the
     /// process's only one) into each v1 hierarchy's directory.
     pub fn join_v1(&self) -> Result<()> {
@@ -119,7 +126,12 @@ impl Cgroup {
                 .collect::<Result<_>>()?,
             _ => Vec::new(),
         };
-        Ok(Joining { into, tasks })
+        let complete = into.is_some() || self.v2_dir().is_none();
+        Ok(Joining {
+            into,
+            tasks,
+            complete,
+        })
     }
 
     /// The cgroup2 directory among ours: the v2 cgroup, or on a hybrid host
