@@ -246,3 +246,67 @@ fn poststop_runs_after_run() {
     assert_eq!(kinds(&entries), ["poststop"]);
     assert_eq!(entries[0].state["status"], "stopped");
 }
+
+/// `run` starts the container without a start gate (nook: init runs its
+/// startContainer hooks and execs at once): a failing startContainer hook
+/// still fails `run` with the hook named, the program never runs, and
+/// nothing is left.
+#[test]
+fn failing_start_container_hook_fails_run() {
+    let (rt, mut b) = (Runtime::under_test(), Bundle::new());
+    write_script(
+        &b.in_rootfs("/fail.sh"),
+        "#!/bin/busybox sh\necho hook-says-no >&2\nexit 3\n",
+    );
+    b.config
+        .add_hook("startContainer", "/fail.sh", &["fail.sh"]);
+    let marker = b.in_rootfs("/ran");
+    b.config.args(&["/bin/busybox", "touch", "/ran"]);
+    let id = rt.new_id();
+    b.save();
+    let out = rt.run_saved(&b, &id, &[]);
+    out.failed();
+    assert!(
+        out.stderr.contains("hook"),
+        "the error names the hook:\n{out}"
+    );
+    assert!(
+        !marker.exists(),
+        "the program ran after a failed startContainer hook"
+    );
+    assert_nothing_left(&b, &rt, &id);
+}
+
+/// Under `run` the hooks keep their order: startContainer (in the container,
+/// status "created") before the program, poststart after it, poststop last.
+#[test]
+fn run_keeps_the_order_of_the_start_hooks() {
+    if is_runc() {
+        // DIVERGENCE: runc 1.1 runs poststart at create, before startContainer.
+        return;
+    }
+    let (rt, mut b) = (Runtime::under_test(), Bundle::new());
+    let log_dir = b.host_dir("hooklog");
+    let log = log_dir.join("log");
+    write_script(&b.path().join("hooks/hook.sh"), HOOK);
+    write_script(&b.in_rootfs("/hook.sh"), HOOK);
+    let hook = b.path().join("hooks/hook.sh");
+    let h = hook.to_string_lossy();
+    let l = log.to_string_lossy();
+    b.config
+        .add_mount("/hooklog", "bind", &log_dir.to_string_lossy(), &["rbind"]);
+    b.config.add_hook(
+        "startContainer",
+        "/hook.sh",
+        &["hook.sh", "startContainer", "/hooklog/log"],
+    );
+    for kind in ["poststart", "poststop"] {
+        b.config.add_hook(kind, &h, &["hook.sh", kind, &l]);
+    }
+    let (out, _) = rt.run_probe_output(&b, &["exit", "0"]);
+    assert_eq!(out.status, 0, "{out}");
+    let entries = read_log(&log);
+    assert_eq!(kinds(&entries), ["startContainer", "poststart", "poststop"]);
+    assert_eq!(entries[0].state["status"], "created");
+    assert_eq!(entries[2].state["status"], "stopped");
+}

@@ -92,8 +92,12 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
         }
         .and_then(|_| {
             let made = (cgroup.clone(), notes);
-            let config = serde_json::to_string(&spec).expect("config serialises");
-            create_in(&entry, &plan, opts, &host, made, stub.as_ref(), config)
+            let how = How {
+                stub: stub.as_ref(),
+                config: serde_json::to_string(&spec).expect("config serialises"),
+                gateless: starts_without_gate(opts),
+            };
+            create_in(&entry, &plan, opts, &host, made, how)
         })
         .inspect_err(|_| {
             let _ = cgroup.destroy();
@@ -186,18 +190,39 @@ fn make_cgroup(plan: &Plan, host: &Host, policy: LimitPolicy) -> Result<(Cgroup,
     Ok((cgroup, notes))
 }
 
+/// Does this `create` start the container at once, without a start gate?
+/// `run`, unless a NOTIFY_SOCKET is passed through (its listener is bound by
+/// `start`, before the gate opens). init then runs its startContainer hooks
+/// and execs as soon as it is ready: no FIFO made, opened by both sides and
+/// removed, no second pass over the state (`run` skips `start`).
+pub(super) fn starts_without_gate(opts: &CreateOptions) -> bool {
+    opts.starts_at_once && super::notify::host_socket().is_none()
+}
+
+/// How init is to be launched.
+struct How<'a> {
+    stub: Option<&'a std::os::fd::OwnedFd>,
+    /// The config as JSON text, for the state.
+    config: String,
+    /// See `starts_without_gate`.
+    gateless: bool,
+}
+
 fn create_in(
     entry: &Entry,
     plan: &Plan,
     opts: &CreateOptions,
     host: &Host,
     (cgroup, not_applied): (Cgroup, Vec<String>),
-    exec_stub: Option<&std::os::fd::OwnedFd>,
-    config: String,
+    how: How,
 ) -> Result<launch::Launched> {
-    let fifo = entry.fifo();
-    start_gate::create(&fifo)?;
-    let gate = start_gate::handle(&fifo)?;
+    let gate = if how.gateless {
+        None
+    } else {
+        let fifo = entry.fifo();
+        start_gate::create(&fifo)?;
+        Some(start_gate::handle(&fifo)?)
+    };
     let mut saved = Saved {
         id: plan.id.clone(),
         bundle: plan.bundle.clone(),
@@ -206,7 +231,7 @@ fn create_in(
         pid_start: 0,
         init_exe: String::new(),
         created: crate::log::rfc3339_now(),
-        config,
+        config: how.config,
         owner: host.euid,
         annotations: plan.annotations.clone(),
         hooks: plan.hooks.clone(),
@@ -229,9 +254,9 @@ fn create_in(
     let req = launch::Request {
         plan,
         cgroup: &saved.cgroup,
-        gate: Some(&gate),
+        gate: gate.as_ref(),
         exec_into: None,
-        exec_stub,
+        exec_stub: how.stub,
         console_socket: opts.console_socket.clone(),
         preserved_fds: opts.inherited_fds.clone(),
         new_keyring: !opts.no_new_keyring,
@@ -241,7 +266,7 @@ fn create_in(
     // The spec, plan and cgroup code is done: the container's processes start
     // (and the runtime goes on) without its pages mapped (see kernel::memory).
     crate::kernel::memory::release_clean_file_pages();
-    let launched = launch::create(&req)?;
+    let mut launched = launch::create(&req)?;
     let pid = launched.pid;
     saved.pid = pid;
     saved.pid_start = procfs::process_stat(pid).map(|(_, s)| s).unwrap_or(0);
@@ -252,11 +277,31 @@ fn create_in(
         Some(p) => write_pid_file(p, pid),
         None => Ok(()),
     });
-    if let Err(e) = saved_ok {
+    let started = match (saved_ok, launched.channel.take()) {
+        (Ok(()), Some(chan)) => started(&chan, &saved),
+        (res, _) => res,
+    };
+    if let Err(e) = started {
         let _ = process::kill(pid, Signal::SIGKILL);
         return Err(e);
     }
     Ok(launched)
+}
+
+/// Without a gate: init has exec'd once its end of the channel closes (an
+/// `Error` if its startContainer hooks failed); then the poststart hooks,
+/// as `start` runs them.
+fn started(chan: &launch::channel::Channel, saved: &Saved) -> Result<()> {
+    match chan.recv()? {
+        None => {}
+        Some((launch::channel::Msg::Error { msg }, _)) => return Err(Error::Child(msg)),
+        Some((other, _)) => {
+            return Err(Error::Init(format!("unexpected message {other:?}")));
+        }
+    }
+    let state = saved.oci_state(Status::Running);
+    hooks::run_all_warning(HookKind::Poststart, &saved.hooks.poststart, &state);
+    Ok(())
 }
 
 /// Written to a temporary name and renamed, so a reader never sees half a pid.

@@ -27,20 +27,31 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool, keep: bo
         starts_at_once: true,
         ..opts.clone()
     };
-    let launched = create(store, id, &opts)?;
+    // Without a start gate `create` starts the container itself: the signals
+    // to forward are held from before its program runs.
+    let gateless = super::create::starts_without_gate(&opts);
     let mask = signal_mask();
-    if !detach {
-        mask.thread_block().sys("sigprocmask", "run")?;
+    let block = || mask.thread_block().sys("sigprocmask", "run");
+    if !detach && gateless {
+        block()?;
+    }
+    let launched = create(store, id, &opts)?;
+    if !detach && !gateless {
+        block()?;
     }
     if detach {
         // As runc: `run -d` returns once the container said READY=1, if asked to.
-        if let Err(e) = start(store, id) {
+        if let Err(e) = start_unless(gateless, store, id) {
             let _ = delete(store, id, true);
             return Err(e);
         }
         return Ok(0);
     }
-    match start_notified(store, id) {
+    let notified = match gateless {
+        true => Ok(None),
+        false => start_notified(store, id),
+    };
+    match notified {
         Ok(Some(pending)) => {
             // In the foreground the runtime is the service's main process.
             let (me, init) = (std::process::id() as i32, launched.pid);
@@ -57,6 +68,14 @@ pub fn run(store: &Store, id: &str, opts: &CreateOptions, detach: bool, keep: bo
         delete(store, id, true)?;
     }
     Ok(code)
+}
+
+/// `start`, unless `create` has started the container already.
+fn start_unless(started: bool, store: &Store, id: &str) -> Result<()> {
+    match started {
+        true => Ok(()),
+        false => start(store, id),
+    }
 }
 
 /// Every signal that is forwarded to the container (all but those that cannot

@@ -18,8 +18,10 @@ use std::convert::Infallible;
 pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
     match setup(req, chan) {
         Ok(ready) => {
-            chan.close_copy();
-            match after_ready(req, ready) {
+            if req.gate.is_some() {
+                chan.close_copy();
+            }
+            match after_ready(req, chan, ready) {
                 Ok(never) => match never {},
                 Err(e) => {
                     // create has returned: the container's stderr is all we have.
@@ -183,11 +185,17 @@ fn gate_release(req: &Request) -> Option<CleanPages> {
     allowed.then_some(pages)
 }
 
-/// Wait on the gate, run startContainer hooks, exec.
-fn after_ready(req: &Request, ready: Ready) -> Result<Infallible> {
-    let gate = req
-        .gate
-        .ok_or_else(|| crate::error::Error::Init("no start gate".into()))?;
+/// Wait on the gate, run startContainer hooks, exec. Without a gate (`run`)
+/// the hooks run at once; their failure goes to the parent on the channel,
+/// which is still open (and closes on exec).
+fn after_ready(req: &Request, chan: &Channel, ready: Ready) -> Result<Infallible> {
+    let Some(gate) = req.gate else {
+        if let Err(e) = (req.hooks)(HookKind::StartContainer, ready.pid) {
+            let _ = chan.send(&Msg::Error { msg: e.to_string() });
+            std::process::exit(1);
+        }
+        return process::exec(&req.plan.process.args, &ready.env, req.exec_stub);
+    };
     let gate_w = start_gate::wait(gate, ready.release.as_ref())?;
     (req.hooks)(HookKind::StartContainer, ready.pid)?;
     start_gate::pass(&gate_w)?;

@@ -41,7 +41,8 @@ pub struct Request<'a> {
     pub plan: &'a Plan,
     /// An O_PATH handle on the start gate (the caller's exec.fifo), opened before
     /// any fork: init may not be able to reach the state dir by path.
-    /// `None` for exec, which has no start gate.
+    /// `None` for exec, which has no start gate, and for `run`, whose init goes
+    /// on to its startContainer hooks and execve at once (`Launched::channel`).
     pub gate: Option<&'a std::os::fd::OwnedFd>,
     /// exec: join the namespaces of this running init instead of making new ones.
     pub exec_into: Option<ExecTarget<'a>>,
@@ -79,6 +80,10 @@ pub struct Launched {
     pub pid: i32,
     /// The pty master, when the process has a terminal and no console socket was given.
     pub console: Option<std::os::fd::OwnedFd>,
+    /// Without a start gate (`run`): our end of the channel, which reads an
+    /// `Error` if init's startContainer hooks fail, else end-of-file once
+    /// init has exec'd (its end is close-on-exec).
+    pub channel: Option<channel::Channel>,
 }
 
 pub fn create(req: &Request) -> Result<Launched> {
@@ -108,7 +113,8 @@ pub fn create(req: &Request) -> Result<Launched> {
                     overlap,
                     ack,
                 };
-                return parent::run(req, &ours, started, cgroup.is_some());
+                let launched = parent::run(req, &ours, started, cgroup.is_some())?;
+                return Ok(keep_channel(req, launched, ours));
             }
             // Nothing was made. A kernel without clone3, CLONE_INTO_CGROUP or
             // CLONE_NEWTIME can still do it in steps; a refusal (no user
@@ -129,10 +135,16 @@ pub fn create(req: &Request) -> Result<Launched> {
         None => (clone::fork_into(child)?, false),
     };
     drop(theirs);
-    parent::run(
-        req,
-        &ours,
-        parent::Started::Intermediate(intermediate),
-        placed,
-    )
+    let started = parent::Started::Intermediate(intermediate);
+    let launched = parent::run(req, &ours, started, placed)?;
+    Ok(keep_channel(req, launched, ours))
+}
+
+/// A launch without a start gate keeps the channel for the caller (see
+/// `Launched::channel`).
+fn keep_channel(req: &Request, mut launched: Launched, ours: channel::Channel) -> Launched {
+    if req.gate.is_none() && req.exec_into.is_none() {
+        launched.channel = Some(ours);
+    }
+    launched
 }

@@ -162,7 +162,13 @@ fn serve(
                 super::seccomp_agent::send(req.plan, pid, &listener)?;
                 chan.send(&Msg::Ack)?;
             }
-            Msg::Ready => return Ok(super::Launched { pid, console }),
+            Msg::Ready => {
+                return Ok(super::Launched {
+                    pid,
+                    console,
+                    channel: None,
+                })
+            }
             Msg::Error { msg } => return Err(Error::Child(msg)),
             Msg::Ack => return Err(Error::Init("unexpected ack from child".into())),
         }
