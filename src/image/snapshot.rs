@@ -115,10 +115,7 @@ pub fn create(store: &Store, id: &Digest, user: &str, dir: &Path, want: Want) ->
         }
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
-    let refs = store.refs_dir(id);
-    std::fs::create_dir_all(&refs).map_err(|e| Error::io("create", &refs, e))?;
-    std::fs::write(refs.join(user), dir.display().to_string())
-        .map_err(|e| Error::io("write", refs.join(user), e))?;
+    hold(store, id, user, dir)?;
     let snap = match why_not {
         None => overlay_dirs(store, dir, lower)?,
         Some(reason) => {
@@ -154,6 +151,22 @@ pub fn remove(store: &Store, id: &Digest, user: &str, dir: &Path) -> Result<()> 
     super::remove_all(dir)?;
     release(store, id, user);
     Ok(())
+}
+
+/// `user` holds image `id` (a file named after it in the image's refs
+/// directory). Another container releasing the image at the same moment
+/// removes the directory once it looks empty, between our mkdir and our
+/// write: then make it again.
+fn hold(store: &Store, id: &Digest, user: &str, dir: &Path) -> Result<()> {
+    let refs = store.refs_dir(id);
+    let mut tries = 0;
+    loop {
+        std::fs::create_dir_all(&refs).map_err(|e| Error::io("create", &refs, e))?;
+        match std::fs::write(refs.join(user), dir.display().to_string()) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 10 => tries += 1,
+            other => return other.map_err(|e| Error::io("write", refs.join(user), e)),
+        }
+    }
 }
 
 /// `user` no longer holds image `id` (its snapshot is gone or going).
