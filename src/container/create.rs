@@ -83,7 +83,7 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
         ));
     }
     // Before anything is made: the exec stub, or a re-exec from a sealed view.
-    let stub = super::sealing::prepare(&plan, opts.starts_at_once)?;
+    let stub = super::sealing::prepare(&plan, starts_without_gate(opts))?;
     let entry = store.claim(id)?;
     let made = make_cgroup(&plan, &host, opts.limits).and_then(|(cgroup, notes)| {
         match notify {

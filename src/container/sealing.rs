@@ -8,10 +8,15 @@
 //!   that execs the container's program, so /proc/self/exe at that execve is
 //!   the stub. Cheap (a memfd of a few KiB and one small exec), so it is the
 //!   default where it changes nothing else:
-//!   - `run`: init starts at once. A container waiting for `start` could
+//!   - `run` without a start gate (`create::starts_without_gate`): init
+//!     execs as soon as it is ready. A container waiting at a gate could
 //!     have its pid namespace joined by another container meanwhile (by
 //!     path), whose processes would then see an init running from the
 //!     host's file (security.rs tries exactly that);
+//!   - no createContainer or startContainer hooks: init forks and execs
+//!     those in the container's namespaces, a startContainer hook's path
+//!     resolved in the image, so a hook that resolves /proc/self/exe would
+//!     reach the host's file (and a process it leaves behind could hold it);
 //!   - init is in a pid namespace of its own, so no container process can
 //!     see it (its /proc/<pid>/exe) before its execve;
 //!   - the exec through the stub leaves the capabilities as they were: the
@@ -34,12 +39,12 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 /// The stub for this container, or `None` when the runtime already runs from
 /// a sealed view. Where the stub cannot be used, re-executes (returns only on
-/// failure to). `starts_at_once`: `run`.
-pub fn prepare(plan: &Plan, starts_at_once: bool) -> Result<Option<OwnedFd>> {
+/// failure to). `gateless`: `run` without a start gate.
+pub fn prepare(plan: &Plan, gateless: bool) -> Result<Option<OwnedFd>> {
     if selfexe::is_sealed_copy() {
         return Ok(None);
     }
-    let why_not = match why_not_stub(plan, starts_at_once) {
+    let why_not = match why_not_stub(plan, gateless) {
         None => match exec_stub::create(&plan.process.args[0]) {
             Ok(stub) if seccomp_allows(plan, &stub) => return Ok(Some(stub)),
             Ok(_) => "the seccomp filter does not let the stub's execs through".to_string(),
@@ -55,12 +60,16 @@ pub fn prepare(plan: &Plan, starts_at_once: bool) -> Result<Option<OwnedFd>> {
 }
 
 /// Why the stub would not be safe, or would change the container, for `plan`.
-fn why_not_stub(plan: &Plan, starts_at_once: bool) -> Option<&'static str> {
+fn why_not_stub(plan: &Plan, gateless: bool) -> Option<&'static str> {
     if !cfg!(target_arch = "x86_64") {
         return Some("the stub is x86-64 code");
     }
-    if !starts_at_once {
+    if !gateless {
         return Some("init waits for start");
+    }
+    let hooks = &plan.hooks;
+    if !hooks.create_container.is_empty() || !hooks.start_container.is_empty() {
+        return Some("init runs hooks in the container's namespaces");
     }
     let own_pid_ns = plan
         .namespaces
@@ -122,6 +131,18 @@ mod tests {
         let p = plan(|_| {});
         assert_eq!(why_not_stub(&p, true), None);
         assert!(why_not_stub(&p, false).is_some());
+    }
+
+    #[test]
+    fn hooks_run_by_init_take_the_re_exec() {
+        for kind in ["createContainer", "startContainer"] {
+            let p = plan(|v| v["hooks"] = json!({kind: [{"path": "/bin/true"}]}));
+            assert!(why_not_stub(&p, true).is_some(), "{kind}");
+        }
+        for kind in ["prestart", "createRuntime", "poststart", "poststop"] {
+            let p = plan(|v| v["hooks"] = json!({kind: [{"path": "/bin/true"}]}));
+            assert_eq!(why_not_stub(&p, true), None, "{kind}: run by the runtime");
+        }
     }
 
     #[test]

@@ -14,16 +14,22 @@
 //!
 //! The program (hand-assembled, 176 bytes of headers and about 120 of code):
 //! ```text
-//! _start:  rdi = argv[0]            ; the program's path (init resolved PATH)
+//! _start:  if argc < 2: rax = -ENOEXEC, go to short
+//!          rdi = argv[0]            ; the program's path (init resolved PATH)
 //!          rsi = &argv[1]           ; the program's own argv
 //!          rdx = &argv[argc + 1]    ; envp
 //!          execve(rdi, rsi, rdx)
 //!          ; it returned: -errno in rax
+//! short:
 //!          i = -rax, or 0 if i >= number of messages
 //!          write(2, PREFIX, PREFIX_LEN)      ; "nook-runtime init: ... \"prog\": "
 //!          write(2, BLOB + OFF[i], LEN[i])   ; the errno's text and "\n"
 //!          exit_group(127)
 //! ```
+//! init always passes the path and the program's argv (never empty): fewer
+//! than two arguments means the stub was entered again through
+//! /proc/self/exe by the program it execs (`#!/proc/self/exe`), each round
+//! one argument shorter; it stops there instead of looping.
 //! The message is init's own for a failed execve (`process::exec_error`);
 //! 127 is the exit status init gives it too.
 
@@ -85,12 +91,17 @@ enum Target {
 fn code() -> Code {
     let mut b: Vec<u8> = Vec::new();
     let mut fixups = Vec::new();
+    b.extend([0x48, 0x8b, 0x04, 0x24]); // mov rax, [rsp]
+    b.extend([0x48, 0x83, 0xf8, 0x02]); // cmp rax, 2
+    b.extend([0x72, 0x18]); // jb short: the 24 bytes below
     b.extend([0x48, 0x8b, 0x7c, 0x24, 0x08]); // mov rdi, [rsp+8]
     b.extend([0x48, 0x8d, 0x74, 0x24, 0x10]); // lea rsi, [rsp+16]
-    b.extend([0x48, 0x8b, 0x04, 0x24]); // mov rax, [rsp]
     b.extend([0x48, 0x8d, 0x54, 0xc4, 0x10]); // lea rdx, [rsp+rax*8+16]
     b.extend([0xb8, 59, 0, 0, 0]); // mov eax, SYS_execve
     b.extend([0x0f, 0x05]); // syscall
+    b.extend([0xeb, 0x05]); // jmp over the next instruction
+    b.push(0xb8); // short: mov eax, -ENOEXEC
+    b.extend((-libc::ENOEXEC).to_le_bytes());
     b.extend([0xf7, 0xd8]); // neg eax
     b.push(0x3d); // cmp eax, ERRNOS
     b.extend((ERRNOS as u32).to_le_bytes());
@@ -138,8 +149,12 @@ fn image(prog: &str, text_of: &dyn Fn(i32) -> String) -> Vec<u8> {
     for errno in 0..ERRNOS as i32 {
         let text = format!("{}\n", text_of(errno));
         let (off, len) = (blob.len(), text.len());
-        table.extend((off.min(u16::MAX as usize) as u16).to_le_bytes());
-        table.extend((len.min(u16::MAX as usize) as u16).to_le_bytes());
+        assert!(
+            off + len <= u16::MAX as usize,
+            "errno texts outgrew the table"
+        );
+        table.extend((off as u16).to_le_bytes());
+        table.extend((len as u16).to_le_bytes());
         blob.extend(text.as_bytes());
     }
     let code = code();
@@ -290,6 +305,19 @@ mod tests {
             String::from_utf8_lossy(&out.stderr).ends_with(&format!("\": {enoexec}\n")),
             "{out:?}"
         );
+    }
+
+    #[test]
+    fn entered_without_a_program_it_stops_with_enoexec() {
+        let (_dir, stub) = stub_file("prog");
+        let out = Command::new(&stub).arg0("/bin/true").output().unwrap();
+        let want = format!(
+            "{}{}\n",
+            crate::kernel::process::exec_error_prefix("prog"),
+            crate::kernel::process::exec_error_text(libc::ENOEXEC)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stderr), want);
+        assert_eq!(out.status.code(), Some(127));
     }
 
     #[test]

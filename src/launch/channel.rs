@@ -127,6 +127,17 @@ impl Channel {
         }
     }
 
+    /// An `Error` the other end sent and nobody read yet. Does not wait.
+    pub fn pending_error(&self) -> Option<String> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let mut fds = [PollFd::new(self.sock.as_fd(), PollFlags::POLLIN)];
+        let readable = poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0);
+        match readable.then(|| self.recv()) {
+            Some(Ok(Some((Msg::Error { msg }, _)))) => Some(msg),
+            _ => None,
+        }
+    }
+
     /// Has the other end closed (its process died)? Does not wait.
     pub fn peer_gone(&self) -> bool {
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};

@@ -26,18 +26,20 @@ const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 /// Like `fork_into`, but the child is born in the cgroup `cgroup` (a cgroup v2
 /// directory fd) with clone3(CLONE_INTO_CGROUP): it never runs a moment
 /// outside it. Returns the pid and whether it was placed; `false` when the
-/// kernel cannot (before 5.7: ENOSYS, E2BIG, EINVAL), in which case this is a
-/// plain fork and the caller writes cgroup.procs before letting the child go on.
+/// kernel cannot (before 5.7: ENOSYS, E2BIG, EINVAL) or the directory refuses
+/// (e.g. EOPNOTSUPP under a threaded parent), in which case this is a plain
+/// fork and the caller writes cgroup.procs before letting the child go on (and
+/// reports that write's refusal, which names the file).
 pub fn fork_into_cgroup(
     cgroup: BorrowedFd,
     child: impl FnOnce() -> Result<Infallible>,
 ) -> Result<(i32, bool)> {
     match clone_into(CloneFlags::empty(), Some(cgroup), child) {
         Ok(pid) => Ok((pid, true)),
-        Err((Errno::ENOSYS | Errno::E2BIG | Errno::EINVAL, child)) => {
+        Err((e, child)) => {
+            crate::log::debug(&format!("clone3(CLONE_INTO_CGROUP): {e}; forking"));
             fork_into(child).map(|pid| (pid, false))
         }
-        Err((e, _)) => Err(Error::sys("clone3(CLONE_INTO_CGROUP)", "", e)),
     }
 }
 

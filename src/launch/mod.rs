@@ -94,37 +94,46 @@ pub fn create(req: &Request) -> Result<Launched> {
     let joining = req.cgroup.joining()?;
     let cgroup = joining.into.as_ref().map(std::os::fd::AsFd::as_fd);
     if let Some(split) = direct::split(req) {
-        // init waits for the parent only if the parent has something to do
-        // first: its id maps, or a move into a cgroup2 directory it could
-        // not be cloned into.
-        let ack = req.plan.has_new(crate::plan::NsKind::User) || !joining.complete();
-        let child = || {
-            ours.close_copy();
-            direct::main(req, &theirs, &joining, split.later, ack)
-        };
-        match clone::clone_into(split.clone, cgroup, child) {
-            Ok(init) => {
-                drop(theirs);
-                let overlap = !split
-                    .later
-                    .contains(nix::sched::CloneFlags::CLONE_NEWCGROUP);
-                let started = parent::Started::Init {
-                    pid: init,
-                    overlap,
-                    ack,
-                };
-                let launched = parent::run(req, &ours, started, cgroup.is_some())?;
-                return Ok(keep_channel(req, launched, ours));
+        // Born in the cgroup2 directory if the kernel lets us; else (a kernel
+        // before 5.7, or a unified tree that refuses, e.g. a threaded parent)
+        // the same clone without it, and the parent moves init there.
+        let v2 = cgroup.is_some() || !joining.complete();
+        let targets = [cgroup, None];
+        for target in targets.iter().take(if cgroup.is_some() { 2 } else { 1 }) {
+            // init waits for the parent only if the parent has something to
+            // do first: its id maps, or that move.
+            let moved = v2 && target.is_none();
+            let ack = req.plan.has_new(crate::plan::NsKind::User) || moved;
+            let child = || {
+                ours.close_copy();
+                direct::main(req, &theirs, &joining, split.later, ack)
+            };
+            match clone::clone_into(split.clone, *target, child) {
+                Ok(init) => {
+                    drop(theirs);
+                    let overlap = !split
+                        .later
+                        .contains(nix::sched::CloneFlags::CLONE_NEWCGROUP);
+                    let started = parent::Started::Init {
+                        pid: init,
+                        overlap,
+                        ack,
+                    };
+                    let launched = parent::run(req, &ours, started, !moved)?;
+                    return Ok(keep_channel(req, launched, ours));
+                }
+                // Nothing was made. A kernel without clone3, CLONE_INTO_CGROUP or
+                // CLONE_NEWTIME can still do it in steps; a refusal (no user
+                // namespaces, a limit) is met again below and reported as the
+                // step that failed.
+                Err((e, _)) => crate::log::debug(&format!(
+                    "clone3({:?}, into a cgroup: {}): {e}",
+                    split.clone,
+                    target.is_some()
+                )),
             }
-            // Nothing was made. A kernel without clone3, CLONE_INTO_CGROUP or
-            // CLONE_NEWTIME can still do it in steps; a refusal (no user
-            // namespaces, a limit) is met again below and reported as the
-            // step that failed.
-            Err((e, _)) => crate::log::debug(&format!(
-                "clone3({:?}): {e}; creating the namespaces in steps",
-                split.clone
-            )),
         }
+        crate::log::debug("creating the namespaces in steps");
     }
     let child = || {
         ours.close_copy();

@@ -43,6 +43,12 @@ pub fn run(
         .and_then(|pidfd| {
             let intermediate = intermediate.zip(pidfd.as_ref());
             serve(req, chan, intermediate, &mut init)
+        })
+        // The child's own report says more than what failed here because
+        // it had gone (a send to a closed channel, a move of a dead pid).
+        .map_err(|e| match chan.pending_error() {
+            Some(msg) if !matches!(e, Error::Child(_)) => Error::Child(msg),
+            _ => e,
         });
     if result.is_err() {
         if let Some(pid) = init {
@@ -60,8 +66,8 @@ pub fn run(
 }
 
 /// Put the child into the container's cgroup2 directory where the kernel
-/// could not clone it there (before 5.7; v1 hierarchies the child joins
-/// itself, `cgroup::Joining`); init born by one clone gets its id maps now,
+/// could not clone it there (before 5.7, or a directory that refuses; v1
+/// hierarchies the child joins itself, `cgroup::Joining`); init born by one clone gets its id maps now,
 /// unasked (the intermediate asks with `MapIds` once it has made its user
 /// namespace). Then let it go on.
 ///
