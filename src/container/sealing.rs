@@ -107,19 +107,7 @@ mod tests {
     use serde_json::json;
 
     fn plan(edit: impl FnOnce(&mut serde_json::Value)) -> Plan {
-        let mut v = crate::spec::default_spec(false, 0, 0);
-        edit(&mut v);
-        let spec = crate::spec::parse(v.to_string().as_bytes()).unwrap();
-        let host = crate::host::Host {
-            euid: 0,
-            egid: 0,
-            in_userns: false,
-            delegation: None,
-            cgroups: crate::host::CgroupLayout::Unified,
-            exe: "/usr/bin/nook-runtime".into(),
-        };
-        let opts = crate::plan::LaunchOptions::default();
-        Plan::build("c1", std::path::Path::new("/b"), &spec, &host, &opts).unwrap()
+        crate::plan::for_test(edit)
     }
 
     fn stub_ok(p: &Plan) -> bool {

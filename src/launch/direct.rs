@@ -125,22 +125,12 @@ mod tests {
     use serde_json::json;
 
     fn plan(namespaces: serde_json::Value) -> Plan {
-        let mut v = crate::spec::default_spec(false, 0, 0);
-        v["linux"]["namespaces"] = namespaces;
-        let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-        v["linux"]["uidMappings"] = map.clone();
-        v["linux"]["gidMappings"] = map;
-        let spec = crate::spec::parse(v.to_string().as_bytes()).unwrap();
-        let host = crate::host::Host {
-            euid: 0,
-            egid: 0,
-            in_userns: false,
-            delegation: None,
-            cgroups: crate::host::CgroupLayout::Unified,
-            exe: "/usr/bin/nook-runtime".into(),
-        };
-        let opts = crate::plan::LaunchOptions::default();
-        Plan::build("c1", std::path::Path::new("/b"), &spec, &host, &opts).unwrap()
+        crate::plan::for_test(|v| {
+            v["linux"]["namespaces"] = namespaces;
+            let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+            v["linux"]["uidMappings"] = map.clone();
+            v["linux"]["gidMappings"] = map;
+        })
     }
 
     const NEW_FIVE: CloneFlags = CloneFlags::CLONE_NEWPID

@@ -253,3 +253,22 @@ fn plan_cgroup(
 
 #[cfg(test)]
 mod tests;
+
+/// For other modules' tests: the plan of runc's default config, as edited,
+/// for real root on a cgroup v2 host.
+#[cfg(test)]
+pub fn for_test(edit: impl FnOnce(&mut serde_json::Value)) -> Plan {
+    let mut v = crate::spec::default_spec(false, 0, 0);
+    edit(&mut v);
+    let spec = crate::spec::parse(v.to_string().as_bytes()).unwrap();
+    let host = crate::host::Host {
+        euid: 0,
+        egid: 0,
+        in_userns: false,
+        delegation: None,
+        cgroups: crate::host::CgroupLayout::Unified,
+        exe: "/usr/bin/nook-runtime".into(),
+    };
+    let opts = LaunchOptions::default();
+    Plan::build("c1", std::path::Path::new("/b"), &spec, &host, &opts).unwrap()
+}
