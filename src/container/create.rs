@@ -83,7 +83,8 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
         ));
     }
     // Before anything is made: the exec stub, or a re-exec from a sealed view.
-    let stub = super::sealing::prepare(&plan, starts_without_gate(opts))?;
+    let gateless = starts_without_gate(opts);
+    let stub = super::sealing::prepare(&plan, gateless)?;
     let entry = store.claim(id)?;
     let made = make_cgroup(&plan, &host, opts.limits).and_then(|(cgroup, notes)| {
         match notify {
@@ -95,7 +96,7 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
             let how = How {
                 stub: stub.as_ref(),
                 config: serde_json::to_string(&spec).expect("config serialises"),
-                gateless: starts_without_gate(opts),
+                gateless,
             };
             create_in(&entry, &plan, opts, &host, made, how)
         })

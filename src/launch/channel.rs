@@ -129,9 +129,7 @@ impl Channel {
 
     /// An `Error` the other end sent and nobody read yet. Does not wait.
     pub fn pending_error(&self) -> Option<String> {
-        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-        let mut fds = [PollFd::new(self.sock.as_fd(), PollFlags::POLLIN)];
-        let readable = poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0);
+        let readable = self.ready_now().is_some();
         match readable.then(|| self.recv()) {
             Some(Ok(Some((Msg::Error { msg }, _)))) => Some(msg),
             _ => None,
@@ -140,12 +138,19 @@ impl Channel {
 
     /// Has the other end closed (its process died)? Does not wait.
     pub fn peer_gone(&self) -> bool {
+        use nix::poll::PollFlags;
+        self.ready_now()
+            .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR))
+    }
+
+    /// What a poll for input reports at once (`None`: nothing).
+    fn ready_now(&self) -> Option<nix::poll::PollFlags> {
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
         let mut fds = [PollFd::new(self.sock.as_fd(), PollFlags::POLLIN)];
-        poll(&mut fds, PollTimeout::ZERO).is_ok()
-            && fds[0]
-                .revents()
-                .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR))
+        match poll(&mut fds, PollTimeout::ZERO) {
+            Ok(n) if n > 0 => fds[0].revents(),
+            _ => None,
+        }
     }
 
     /// Wait for an `Ack`; an `Error` or a closed channel becomes an error.

@@ -97,7 +97,7 @@ pub fn create(req: &Request) -> Result<Launched> {
         // Born in the cgroup2 directory if the kernel lets us; else (a kernel
         // before 5.7, or a unified tree that refuses, e.g. a threaded parent)
         // the same clone without it, and the parent moves init there.
-        let v2 = cgroup.is_some() || !joining.complete();
+        let v2 = joining.has_v2();
         let targets = [cgroup, None];
         for target in targets.iter().take(if cgroup.is_some() { 2 } else { 1 }) {
             // init waits for the parent only if the parent has something to

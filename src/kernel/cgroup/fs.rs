@@ -33,20 +33,19 @@ pub struct Writes {
 impl Writes {
     pub fn write(&mut self, path: &Path, value: &str) -> Result<()> {
         use std::io::Write as _;
-        if self.open.as_ref().is_none_or(|(p, _)| p != path) {
-            self.open = None;
-            let f = std::fs::OpenOptions::new()
-                .write(true)
-                .open(path)
-                .map_err(|e| write_error(path, value, e))?;
-            self.open = Some((path.to_path_buf(), f));
-        }
-        match self.open.as_mut() {
-            Some((_, f)) => f
-                .write_all(value.as_bytes())
-                .map_err(|e| write_error(path, value, e)),
-            None => Ok(()),
-        }
+        let f = match &mut self.open {
+            Some((p, f)) if p == path => f,
+            slot => {
+                *slot = None;
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| write_error(path, value, e))?;
+                &mut slot.insert((path.to_path_buf(), f)).1
+            }
+        };
+        f.write_all(value.as_bytes())
+            .map_err(|e| write_error(path, value, e))
     }
 
     /// `write`, a permission refusal or a file this kernel lacks being

@@ -50,14 +50,14 @@ pub enum Cgroup {
 pub struct Joining {
     pub into: Option<std::os::fd::OwnedFd>,
     tasks: Vec<(PathBuf, std::os::fd::OwnedFd)>,
-    complete: bool,
+    has_v2: bool,
 }
 
 impl Joining {
-    /// Does a child cloned with `into` get into every part of the cgroup by
-    /// itself (no cgroup2 directory that could not be opened for the clone)?
-    pub fn complete(&self) -> bool {
-        self.complete
+    /// Has the cgroup a cgroup2 part (v2, or a hybrid host's unified tree)?
+    /// A child not cloned into it is moved there by the parent.
+    pub fn has_v2(&self) -> bool {
+        self.has_v2
     }
 
     /// In the new process, before anything else: move this thread (the
@@ -126,11 +126,10 @@ impl Cgroup {
                 .collect::<Result<_>>()?,
             _ => Vec::new(),
         };
-        let complete = into.is_some() || self.v2_dir().is_none();
         Ok(Joining {
             into,
             tasks,
-            complete,
+            has_v2: self.v2_dir().is_some(),
         })
     }
 
