@@ -252,3 +252,58 @@ fn an_existing_empty_cpuset_is_filled_in_and_taken() {
     );
     assert_nothing_left(&b, &rt, &id);
 }
+
+/// A cgroupsPath that already holds a process is someone else's: `create`
+/// fails naming it, and leaves nothing (on a v1 host nook makes and checks
+/// the hierarchies once init is cloned: init must be gone as well), while
+/// that process stays where it was.
+#[test]
+fn a_cgroup_holding_a_process_is_refused() {
+    need_v1!();
+    if mode() == Mode::Userns {
+        skip!("no cgroups in a user namespace here");
+    }
+    if is_runc() {
+        skip!("runc 1.1 only warns about a non-empty cgroup");
+    }
+    let rt = Runtime::under_test();
+    let b = Bundle::new();
+    let name = format!("nook-test-busy-{}", std::process::id());
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("100")
+        .spawn()
+        .unwrap();
+    let pid = sleeper.id().to_string();
+    let hierarchies: Vec<std::path::PathBuf> = ["pids", "memory", "freezer"]
+        .iter()
+        .map(|h| std::path::Path::new("/sys/fs/cgroup").join(h).join(&name))
+        .collect();
+    for dir in &hierarchies {
+        std::fs::create_dir(dir).unwrap();
+        std::fs::write(dir.join("cgroup.procs"), &pid).unwrap();
+    }
+    b.save_with(|c| {
+        c["linux"]["cgroupsPath"] = json!(format!("/{name}"));
+        c["process"]["args"] = json!(["/bin/true"]);
+    });
+    let id = rt.new_id();
+    let out = rt.create_saved(&b, &id, &[]);
+    let still: Vec<String> = hierarchies
+        .iter()
+        .map(|d| std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default())
+        .collect();
+    sleeper.kill().ok();
+    sleeper.wait().ok();
+    for dir in &hierarchies {
+        let _ = std::fs::remove_dir(dir);
+    }
+    out.failed();
+    assert!(
+        runtime_tests::error_text(&out).contains("is not empty"),
+        "{out}"
+    );
+    for procs in still {
+        assert_eq!(procs.trim(), pid, "only the other process in its cgroup");
+    }
+    assert_nothing_left(&b, &rt, &id);
+}

@@ -9,7 +9,7 @@ use crate::host::Host;
 use crate::kernel::cgroup::Cgroup;
 use crate::kernel::{process, procfs, start_gate};
 use crate::launch;
-use crate::plan::{HookKind, LaunchOptions, Plan};
+use crate::plan::{HookKind, LaunchOptions, NsKind, Plan};
 use nix::sys::signal::Signal;
 use std::path::{Path, PathBuf};
 
@@ -86,22 +86,37 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
     let gateless = starts_without_gate(opts);
     let stub = super::sealing::prepare(&plan, gateless)?;
     let entry = store.claim(id)?;
-    let made = make_cgroup(&plan, &host, opts.limits).and_then(|(cgroup, notes)| {
+    let steps = in_steps(&plan, &host);
+    let made = match steps {
+        true => Cgroup::create_in_steps(&host.cgroups, &plan.cgroup.path)
+            .expect("in_steps: a v1 layout")
+            .map(|c| (c, Vec::new())),
+        false => make_cgroup(&plan, &host, opts.limits),
+    };
+    let made = made.and_then(|(cgroup, notes)| {
+        // The v1 hierarchies still to make (in_steps): by the parent, once
+        // init is cloned.
+        let later = Later {
+            plan: &plan,
+            host: &host,
+            policy: opts.limits,
+            made: std::cell::RefCell::new((cgroup.clone(), notes.clone())),
+        };
         match notify {
             true => super::notify::make_dir(&entry.dir),
             false => Ok(()),
         }
         .and_then(|_| {
-            let made = (cgroup.clone(), notes);
             let how = How {
                 stub: stub.as_ref(),
                 config: serde_json::to_string(&spec).expect("config serialises"),
                 gateless,
+                later: steps.then_some(&later),
             };
-            create_in(&entry, &plan, opts, &host, made, how)
+            create_in(&entry, &plan, opts, &host, (cgroup.clone(), notes), how)
         })
         .inspect_err(|_| {
-            let _ = cgroup.destroy();
+            let _ = later.made.borrow().0.destroy();
         })
     });
     made.inspect_err(|_| {
@@ -109,10 +124,48 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
     })
 }
 
+/// A cgroup made in steps (`in_steps`): its v1 hierarchies are made and
+/// limited by `finish`, which the parent runs once init is cloned.
+struct Later<'a> {
+    plan: &'a Plan,
+    host: &'a Host,
+    policy: LimitPolicy,
+    /// The cgroup as made so far (all of it once `finish` is done, or as far
+    /// as it got: what the cleanup removes) and the notes of its limits.
+    made: std::cell::RefCell<(Cgroup, Vec<String>)>,
+}
+
+impl Later<'_> {
+    /// `init`: its pid, when it is cloned already (into the unified tree of
+    /// a hybrid host, where it is not someone else's process).
+    fn finish(&self, init: Option<i32>) -> Result<()> {
+        let mut made = self.made.borrow_mut();
+        made.0.make_v1()?;
+        made.1 = limit(&made.0, init, self.plan, self.host, self.policy)?;
+        Ok(())
+    }
+}
+
+/// Are the v1 hierarchies' directories made after the clone, while init sets
+/// up its mounts? Each is a cgroupfs mkdir of tens of microseconds; with the
+/// limits' writes they were most of what `create` did before the clone on
+/// a v1 host. So: on a v1 or hybrid host, as real root (where a refusal is
+/// an error, never a reason to go without), with init cloned at once (no
+/// namespace joined by path) and joining the hierarchies itself, by path:
+/// no new user namespace (whose root the files would refuse), no new cgroup
+/// namespace (init makes it, rooted where init is, before its mounts).
+fn in_steps(plan: &Plan, host: &Host) -> bool {
+    matches!(host.cgroups, crate::host::CgroupLayout::Legacy { .. })
+        && host.euid == 0
+        && !host.in_userns
+        && !plan.has_new(NsKind::User)
+        && !plan.has_new(NsKind::Cgroup)
+        && plan.namespaces.iter().all(|n| n.path.is_none())
+}
+
 /// Create the cgroup and write the limits. Without the right to (rootless, or
 /// in a user namespace), run without and record why; as real root it is an error.
 fn make_cgroup(plan: &Plan, host: &Host, policy: LimitPolicy) -> Result<(Cgroup, Vec<String>)> {
-    let mut notes = plan.not_applied.clone();
     let privileged = host.euid == 0 && !host.in_userns;
     let cgroup = match Cgroup::create(&host.cgroups, &plan.cgroup.path) {
         Ok(c) => c,
@@ -124,30 +177,40 @@ fn make_cgroup(plan: &Plan, host: &Host, policy: LimitPolicy) -> Result<(Cgroup,
         },
         Err(e) => return Err(e),
     };
-    // A pre-existing cgroup with processes in it belongs to someone else (runc refuses too).
-    let others = if cgroup.owns_leaf() {
-        Vec::new()
-    } else {
-        cgroup.procs()
-    };
-    if !others.is_empty() {
-        let dir = cgroup
-            .dirs()
-            .first()
-            .map(|d| d.display().to_string())
-            .unwrap_or_default();
-        return Err(Error::State(format!(
-            "cgroup {dir} is not empty: it has {} processes",
-            others.len()
-        )));
-    }
-    match cgroup.apply(&plan.cgroup.writes) {
-        Ok(skipped) => notes.extend(skipped),
+    match limit(&cgroup, None, plan, host, policy) {
+        Ok(notes) => Ok((cgroup, notes)),
         Err(e) => {
             let _ = cgroup.destroy();
-            return Err(e);
+            Err(e)
         }
     }
+}
+
+/// Write the limits into the container's cgroup, in which `init` may be
+/// already. Returns what was not applied, one note each (the plan's own
+/// first); on an error the caller removes the cgroup.
+fn limit(
+    cgroup: &Cgroup,
+    init: Option<i32>,
+    plan: &Plan,
+    host: &Host,
+    policy: LimitPolicy,
+) -> Result<Vec<String>> {
+    let mut notes = plan.not_applied.clone();
+    let privileged = host.euid == 0 && !host.in_userns;
+    // A pre-existing cgroup with processes in it, in any hierarchy, belongs
+    // to someone else (runc refuses too).
+    let occupied = match cgroup.owns_leaf() {
+        true => None,
+        false => cgroup.occupied(init),
+    };
+    if let Some((dir, n)) = occupied {
+        return Err(Error::State(format!(
+            "cgroup {} is not empty: it has {n} processes",
+            dir.display()
+        )));
+    }
+    notes.extend(cgroup.apply(&plan.cgroup.writes)?);
     if let Some(prog) = &plan.cgroup.device_program {
         let denied = |e: &Error| {
             matches!(
@@ -161,10 +224,7 @@ fn make_cgroup(plan: &Plan, host: &Host, policy: LimitPolicy) -> Result<(Cgroup,
             Err(e) if !privileged && denied(&e) => {
                 notes.push(format!("linux.resources.devices: not applied: {e}"))
             }
-            Err(e) => {
-                let _ = cgroup.destroy();
-                return Err(e);
-            }
+            Err(e) => return Err(e),
         }
     }
     for n in &notes {
@@ -177,18 +237,17 @@ fn make_cgroup(plan: &Plan, host: &Host, policy: LimitPolicy) -> Result<(Cgroup,
         .collect();
     match (policy, limits.first()) {
         (LimitPolicy::Strict, Some(first)) => {
-            let _ = cgroup.destroy();
             return Err(Error::unsupported(
                 "linux.resources",
                 format!("{first} (--strict-limits)"),
-            ));
+            ))
         }
         (LimitPolicy::Warn, _) => limits
             .iter()
             .for_each(|n| eprintln!("WARNING: limit not applied: {n}")),
         _ => {}
     }
-    Ok((cgroup, notes))
+    Ok(notes)
 }
 
 /// Does this `create` start the container at once, without a start gate?
@@ -207,6 +266,8 @@ struct How<'a> {
     config: String,
     /// See `starts_without_gate`.
     gateless: bool,
+    /// The cgroup's v1 hierarchies, when made after the clone (`in_steps`).
+    later: Option<&'a Later<'a>>,
 }
 
 fn create_in(
@@ -252,9 +313,14 @@ fn create_in(
         state["pid"] = pid.into();
         hooks::run_all(kind, hook_state.hooks.of(kind), &state)
     };
+    let finish_later = |init| how.later.map_or(Ok(()), |l| l.finish(init));
     let req = launch::Request {
         plan,
         cgroup: &saved.cgroup,
+        cgroup_later: how
+            .later
+            .is_some()
+            .then_some(&finish_later as &dyn Fn(Option<i32>) -> Result<()>),
         gate: gate.as_ref(),
         exec_into: None,
         exec_stub: how.stub,
@@ -268,6 +334,9 @@ fn create_in(
     // (and the runtime goes on) without its pages mapped (see kernel::memory).
     crate::kernel::memory::release_clean_file_pages();
     let mut launched = launch::create(&req)?;
+    if let Some(later) = how.later {
+        (saved.cgroup, saved.not_applied) = later.made.borrow().clone();
+    }
     let pid = launched.pid;
     saved.pid = pid;
     saved.pid_start = procfs::process_stat(pid).map(|(_, s)| s).unwrap_or(0);

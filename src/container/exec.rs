@@ -98,6 +98,7 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOptions) -> Result<i32> {
         new_keyring: false,
         waits: false,
         cgroup: &cgroup,
+        cgroup_later: None,
         hooks: &no_hooks,
     };
     let mask = signal_mask();

@@ -37,12 +37,23 @@ pub struct Split {
 /// A new time namespace is made by the clone (the child is born in it): nook
 /// writes no `timeOffsets`; offsets, which must be written before any process
 /// enters the namespace, would take the intermediate's unshare + write + fork.
+///
+/// With a cgroup made in steps (`Request::cgroup_later`) the network
+/// namespace is made by init's `unshare`, not by the clone: the longest part
+/// of the clone (a loopback device, sysctl tables, sysfs entries) then runs
+/// beside the parent's making of the v1 hierarchies, on another CPU.
 pub fn split(req: &Request) -> Option<Split> {
     let dumpable = || nix::sys::prctl::get_dumpable().unwrap_or(false);
-    split_for(req.plan, req.exec_into.is_some(), dumpable)
+    let net_later = req.cgroup_later.is_some();
+    split_for(req.plan, req.exec_into.is_some(), net_later, dumpable)
 }
 
-fn split_for(plan: &Plan, exec: bool, dumpable: impl Fn() -> bool) -> Option<Split> {
+fn split_for(
+    plan: &Plan,
+    exec: bool,
+    net_later: bool,
+    dumpable: impl Fn() -> bool,
+) -> Option<Split> {
     if exec || plan.namespaces.iter().any(|n| n.path.is_some()) {
         return None;
     }
@@ -64,7 +75,9 @@ fn split_for(plan: &Plan, exec: bool, dumpable: impl Fn() -> bool) -> Option<Spl
             // Their first objects take their creator's ids (the loopback
             // device's sysfs files, the mqueue root): made, as by runc, once
             // init is root of its user namespace, not by the host's root.
-            NsKind::Net | NsKind::Ipc => new_user,
+            // Net also beside the parent's work (`split`).
+            NsKind::Net => new_user || net_later,
+            NsKind::Ipc => new_user,
             _ => false,
         };
         if later {
@@ -84,12 +97,13 @@ pub fn main(
     joining: &Joining,
     later: CloneFlags,
     ack: bool,
+    waits: super::init::Waits,
 ) -> Result<Infallible> {
     if let Err(e) = joining.join_v1().and_then(|_| born(req, chan, later, ack)) {
         let _ = chan.send(&Msg::Error { msg: e.to_string() });
         return Err(e);
     }
-    super::init::main(req, chan)
+    super::init::main(req, chan, waits)
 }
 
 fn born(req: &Request, chan: &Channel, later: CloneFlags, ack: bool) -> Result<()> {
@@ -145,15 +159,29 @@ mod tests {
             json!([{"type": "pid"}, {"type": "network"}, {"type": "ipc"},
             {"type": "uts"}, {"type": "mount"}]),
         );
-        let s = split_for(&p, false, || true).unwrap();
+        let s = split_for(&p, false, false, || true).unwrap();
         assert_eq!(s.clone, NEW_FIVE);
         assert!(s.later.is_empty());
     }
 
     #[test]
+    fn net_waits_for_init_beside_a_cgroup_made_in_steps() {
+        let p = plan(
+            json!([{"type": "pid"}, {"type": "network"}, {"type": "ipc"},
+            {"type": "uts"}, {"type": "mount"}]),
+        );
+        let s = split_for(&p, false, true, || true).unwrap();
+        assert_eq!(s.clone, NEW_FIVE - CloneFlags::CLONE_NEWNET);
+        assert_eq!(s.later, CloneFlags::CLONE_NEWNET);
+        let host_net = plan(json!([{"type": "pid"}, {"type": "mount"}]));
+        let s = split_for(&host_net, false, true, || true).unwrap();
+        assert!(s.later.is_empty(), "no network namespace asked for");
+    }
+
+    #[test]
     fn cgroup_namespace_waits_for_the_placement() {
         let p = plan(json!([{"type": "pid"}, {"type": "cgroup"}, {"type": "mount"}]));
-        let s = split_for(&p, false, || true).unwrap();
+        let s = split_for(&p, false, false, || true).unwrap();
         assert_eq!(s.clone, CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS);
         assert_eq!(s.later, CloneFlags::CLONE_NEWCGROUP);
     }
@@ -164,7 +192,7 @@ mod tests {
             json!([{"type": "user"}, {"type": "pid"}, {"type": "network"},
             {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "time"}]),
         );
-        let s = split_for(&p, false, || true).unwrap();
+        let s = split_for(&p, false, false, || true).unwrap();
         let time = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
         assert_eq!(
             s.clone,
@@ -180,16 +208,19 @@ mod tests {
     #[test]
     fn paths_exec_and_unwritable_maps_take_the_intermediate() {
         let joined = plan(json!([{"type": "pid"}, {"type": "network", "path": "/proc/1/ns/net"}]));
-        assert!(split_for(&joined, false, || true).is_none(), "a path");
-        let five = plan(json!([{"type": "pid"}, {"type": "mount"}]));
-        assert!(split_for(&five, true, || true).is_none(), "exec");
         assert!(
-            split_for(&five, false, || false).is_some(),
+            split_for(&joined, false, false, || true).is_none(),
+            "a path"
+        );
+        let five = plan(json!([{"type": "pid"}, {"type": "mount"}]));
+        assert!(split_for(&five, true, false, || true).is_none(), "exec");
+        assert!(
+            split_for(&five, false, false, || false).is_some(),
             "no user namespace: no maps"
         );
         let user = plan(json!([{"type": "user"}, {"type": "pid"}, {"type": "mount"}]));
         assert!(
-            split_for(&user, false, || false).is_none(),
+            split_for(&user, false, false, || false).is_none(),
             "maps a non-dumpable child"
         );
     }

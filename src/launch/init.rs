@@ -14,9 +14,20 @@ use crate::kernel::{caps, pivot, process, procfs, start_gate, uts};
 use crate::plan::HookKind;
 use std::convert::Infallible;
 
+/// What init waits for from the parent, besides the Ack of its hooks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Waits {
+    /// The parent makes the cgroup's v1 hierarchies meanwhile
+    /// (`Request::cgroup_later`): init waits for its Ack, then joins them.
+    pub cgroup_later: bool,
+    /// The parent moves init into the cgroup2 directory meanwhile (parent.rs
+    /// `place`): init goes no further than its mounts before an Ack.
+    pub moving: bool,
+}
+
 /// Run the recipe; report any error to the parent before exiting.
-pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
-    match setup(req, chan) {
+pub fn main(req: &Request, chan: &Channel, waits: Waits) -> Result<Infallible> {
+    match setup(req, chan, waits) {
         Ok(ready) => {
             if req.gate.is_some() {
                 chan.close_copy();
@@ -47,7 +58,7 @@ struct Ready {
 }
 
 /// Steps up to "ready": everything that can fail is done before `create` returns.
-fn setup(req: &Request, chan: &Channel) -> Result<Ready> {
+fn setup(req: &Request, chan: &Channel, waits: Waits) -> Result<Ready> {
     let plan = req.plan;
     let p = &plan.process;
     // 1. A session of our own: the terminal (if any) becomes ours, signals to the runtime's group don't reach us.
@@ -59,10 +70,21 @@ fn setup(req: &Request, chan: &Channel) -> Result<Ready> {
     // 2. Device nodes and mounts get exactly the modes asked for.
     process::set_umask(0);
     // 3. Mounts, devices, /dev links: in the host's view, destinations resolved beneath the rootfs.
-    super::rootfs::prepare(plan, req.cgroup)?;
-    // 4. prestart and createRuntime hooks run in the runtime's namespaces, by the parent.
-    chan.send(&Msg::RunHooks)?;
-    chan.expect_ack()?;
+    //    A cgroup made meanwhile is joined before its first v1 mount, or after the mounts.
+    let mut placed = || match waits.cgroup_later {
+        true => chan.expect_ack().and_then(|_| req.cgroup.join_v1()),
+        false => Ok(()),
+    };
+    super::rootfs::prepare(plan, req.cgroup, &mut placed)?;
+    // 4. prestart and createRuntime hooks run in the runtime's namespaces, by
+    //    the parent. Without any, no round trip, unless it is the Ack that
+    //    says init is in its cgroup2 directory.
+    let hooks = &plan.hooks;
+    let runtime_hooks = !hooks.prestart.is_empty() || !hooks.create_runtime.is_empty();
+    if runtime_hooks || (waits.moving && !waits.cgroup_later) {
+        chan.send(&Msg::RunHooks)?;
+        chan.expect_ack()?;
+    }
     // 5. createContainer hooks: in our namespaces, before pivot_root.
     (req.hooks)(HookKind::CreateContainer, nix::unistd::getpid().as_raw())?;
 

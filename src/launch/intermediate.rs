@@ -40,7 +40,7 @@ fn run(req: &Request, chan: &Channel) -> Result<()> {
     // (A death signal is not inherited by a fork: init's is clear.)
     let pid = super::clone::fork_into(|| match req.exec_into {
         Some(_) => super::exec::main(req, chan),
-        None => super::init::main(req, chan),
+        None => super::init::main(req, chan, super::init::Waits::default()),
     })?;
     chan.send(&Msg::InitPid { pid })
 }

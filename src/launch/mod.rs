@@ -61,6 +61,12 @@ pub struct Request<'a> {
     /// The container's cgroup (created and limited); init (or the intermediate)
     /// is in it before it does anything else, so all it starts is inside from birth.
     pub cgroup: &'a crate::kernel::cgroup::Cgroup,
+    /// A cgroup made in steps (`Cgroup::create_in_steps`): makes and limits
+    /// its v1 hierarchies. The parent runs it once init is cloned (given its
+    /// pid), while init sets up; init joins them (by path) once the parent
+    /// says they are done, before its first v1 cgroup mount or, without one,
+    /// after its mounts. Through an intermediate it runs before the fork.
+    pub cgroup_later: Option<&'a dyn Fn(Option<i32>) -> Result<()>>,
     /// Runs the hooks of one kind, given init's pid (as the state JSON's `pid`).
     pub hooks: &'a dyn Fn(HookKind, i32) -> Result<()>,
 }
@@ -91,9 +97,15 @@ pub fn create(req: &Request) -> Result<Launched> {
     // The first child is born in the container's cgroup2 directory (v2, or a
     // hybrid host's unified tree) and moves itself into the v1 hierarchies:
     // the parent moves it only where the kernel cannot clone into a cgroup.
-    let joining = req.cgroup.joining()?;
+    // The v1 hierarchies of a cgroup made in steps are made after the clone.
+    let split = direct::split(req);
+    let joining = match (split, req.cgroup_later) {
+        (Some(_), Some(_)) => req.cgroup.joining_v2(),
+        (None, Some(finish)) => finish(None).and_then(|_| req.cgroup.joining())?,
+        (_, None) => req.cgroup.joining()?,
+    };
     let cgroup = joining.into.as_ref().map(std::os::fd::AsFd::as_fd);
-    if let Some(split) = direct::split(req) {
+    if let Some(split) = split {
         // Born in the cgroup2 directory if the kernel lets us; else (a kernel
         // before 5.7, or a unified tree that refuses, e.g. a threaded parent)
         // the same clone without it, and the parent moves init there.
@@ -104,16 +116,20 @@ pub fn create(req: &Request) -> Result<Launched> {
             // do first: its id maps, or that move.
             let moved = v2 && target.is_none();
             let ack = req.plan.has_new(crate::plan::NsKind::User) || moved;
+            let overlap = !split
+                .later
+                .contains(nix::sched::CloneFlags::CLONE_NEWCGROUP);
+            let waits = init::Waits {
+                cgroup_later: req.cgroup_later.is_some(),
+                moving: moved && overlap,
+            };
             let child = || {
                 ours.close_copy();
-                direct::main(req, &theirs, &joining, split.later, ack)
+                direct::main(req, &theirs, &joining, split.later, ack, waits)
             };
             match clone::clone_into(split.clone, *target, child) {
                 Ok(init) => {
                     drop(theirs);
-                    let overlap = !split
-                        .later
-                        .contains(nix::sched::CloneFlags::CLONE_NEWCGROUP);
                     let started = parent::Started::Init {
                         pid: init,
                         overlap,
@@ -135,6 +151,12 @@ pub fn create(req: &Request) -> Result<Launched> {
         }
         crate::log::debug("creating the namespaces in steps");
     }
+    // Through the intermediate, a cgroup made in steps is finished first.
+    let joining = match (split, req.cgroup_later) {
+        (Some(_), Some(finish)) => finish(None).and_then(|_| req.cgroup.joining())?,
+        _ => joining,
+    };
+    let cgroup = joining.into.as_ref().map(std::os::fd::AsFd::as_fd);
     let child = || {
         ours.close_copy();
         intermediate::main(req, &theirs, &joining)

@@ -39,6 +39,11 @@ pub fn run(
         Started::Intermediate(pid) => (pid, Some(pid), None, (false, true)),
     };
     let result = place(req, chan, first, placed, intermediate.is_none(), overlap)
+        .and_then(|_| match (intermediate, req.cgroup_later) {
+            // A cgroup made in steps, while init sets up (launch::Request).
+            (None, Some(finish)) => finish(Some(first)).and_then(|_| chan.send(&Msg::Ack)),
+            _ => Ok(()),
+        })
         .and_then(|_| intermediate.map(process::pidfd_open).transpose())
         .and_then(|pidfd| {
             let intermediate = intermediate.zip(pidfd.as_ref());

@@ -15,7 +15,9 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 /// Mounts, devices and /dev links, in the host's view (before pivot_root).
-pub fn prepare(plan: &Plan, cgroup: &Cgroup) -> Result<()> {
+/// `placed` is called once: before the first v1 cgroup mount (whose sources
+/// it may be waiting for), or after the mounts.
+pub fn prepare(plan: &Plan, cgroup: &Cgroup, placed: &mut dyn FnMut() -> Result<()>) -> Result<()> {
     set_propagation(Path::new("/"), plan.root_propagation)?;
     // pivot_root refuses a new root whose parent mount is shared (and a shared
     // parent would carry our bind mount to other namespaces): make it private.
@@ -40,10 +42,15 @@ pub fn prepare(plan: &Plan, cgroup: &Cgroup) -> Result<()> {
         None,
     )?;
     let root = open_root(&plan.rootfs)?;
+    let mut placed = Some(placed);
     for op in &plan.mounts {
+        if matches!(op.kind, MountKind::CgroupV1 { .. }) {
+            placed.take().map_or(Ok(()), |f| f())?;
+        }
         mount_one(&root, &plan.rootfs, op, cgroup, plan.has(NsKind::Cgroup))
             .context(|| format!("mounting {}", op.dest.display()))?;
     }
+    placed.take().map_or(Ok(()), |f| f())?;
     if !plan.devices.is_empty() {
         for d in &plan.devices {
             make_device(&root, &plan.rootfs, d, plan.device_method)
@@ -197,32 +204,35 @@ fn cgroup_v1(
         Cgroup::V1 { dirs, .. } => dirs.clone(),
         _ => Vec::new(),
     };
+    // The tmpfs is new and ours, and nothing runs in the container yet:
+    // what is made in it is reached by name, not resolved beneath the rootfs
+    // again (a dozen hierarchies, a lookup of every component each).
+    let tmpfs = resolve(root, rootfs, &op.dest, None)?;
     for ctrl in controllers {
         let Some((_, src)) = own.iter().find(|(h, _)| h == ctrl) else {
             continue;
         };
-        let dest = op.dest.join(ctrl);
-        let t = resolve(root, rootfs, &dest, Some(Create::Dir))?;
+        let shown = || op.dest.join(ctrl).display().to_string();
+        nix::sys::stat::mkdirat(&tmpfs, ctrl.as_str(), Mode::from_bits_truncate(0o755))
+            .sys("mkdirat", shown())?;
+        let dest = fd_path(&tmpfs).join(ctrl);
         mount(
             Some(src),
-            &fd_path(&t),
+            &dest,
             None,
             MsFlags::MS_BIND | MsFlags::MS_REC,
             None,
         )?;
-        let t = resolve(root, rootfs, &dest, None)?;
-        remount_bind(
-            &fd_path(&t),
-            base | if ro {
+        let flags = base
+            | if ro {
                 MsFlags::MS_RDONLY
             } else {
                 MsFlags::empty()
-            },
-        )?;
+            };
+        remount_bind(&dest, flags)?;
         if ctrl.contains(',') {
-            let dir = resolve(root, rootfs, &op.dest, None)?;
             for part in ctrl.split(',') {
-                match nix::unistd::symlinkat(ctrl.as_str(), &dir, part) {
+                match nix::unistd::symlinkat(ctrl.as_str(), &tmpfs, part) {
                     Ok(()) | Err(Errno::EEXIST) => {}
                     Err(e) => return Err(Error::sys("symlinkat", op.dest.join(part).display(), e)),
                 }

@@ -85,6 +85,42 @@ impl Cgroup {
         }
     }
 
+    /// `create` in two steps, on a v1 or hybrid host (else `None`): now only
+    /// the directory in the unified tree (a clone3 target) is made; the v1
+    /// hierarchies' follow with `make_v1`, while the container's init sets
+    /// up (container::create, "v1 cgroups made meanwhile").
+    pub fn create_in_steps(layout: &CgroupLayout, path: &CgroupPath) -> Option<Result<Cgroup>> {
+        let CgroupLayout::Legacy { controllers } = layout else {
+            return None;
+        };
+        let dirs = v1::layout(controllers, path);
+        let mut created = Vec::new();
+        let unified: Vec<_> = dirs.iter().filter(|(h, _)| h.is_empty()).cloned().collect();
+        Some(match v1::make(&unified, &mut created) {
+            Ok(()) => Ok(Cgroup::V1 { dirs, created }),
+            Err(e) => {
+                v1::remove_made(&created);
+                Err(e)
+            }
+        })
+    }
+
+    /// The second step of `create_in_steps`: the v1 hierarchies' directories.
+    /// What was made is recorded even on failure, for `destroy`.
+    pub fn make_v1(&mut self) -> Result<()> {
+        match self {
+            Cgroup::V1 { dirs, created } => {
+                let v1: Vec<_> = dirs
+                    .iter()
+                    .filter(|(h, _)| !h.is_empty())
+                    .cloned()
+                    .collect();
+                v1::make(&v1, created)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Write the values; what the hierarchy cannot take is returned, not failed,
     /// unless the kernel rejected a value (then it is an error naming the file).
     pub fn apply(&self, writes: &[Write]) -> Result<NotApplied> {
@@ -115,22 +151,46 @@ impl Cgroup {
     /// How the container's first process gets in without the runtime moving
     /// it (see `Joining`). Opened by the runtime before the fork.
     pub fn joining(&self) -> Result<Joining> {
+        Ok(Joining {
+            tasks: self.v1_tasks()?,
+            ..self.joining_v2()
+        })
+    }
+
+    /// `joining` of the cgroup2 part only: the v1 hierarchies of a cgroup
+    /// made in steps (`create_in_steps`) are joined once made (`join_v1`).
+    pub fn joining_v2(&self) -> Joining {
         let into = self
             .v2_dir()
             .and_then(|dir| std::fs::File::open(dir).ok().map(Into::into));
-        let tasks = match self {
+        Joining {
+            into,
+            tasks: Vec::new(),
+            has_v2: self.v2_dir().is_some(),
+        }
+    }
+
+    /// The calling process (single-threaded) moves itself into each v1
+    /// hierarchy's directory, the files opened now (as `Joining::join_v1`).
+    pub fn join_v1(&self) -> Result<()> {
+        let tasks = self.v1_tasks()?;
+        Joining {
+            into: None,
+            tasks,
+            has_v2: false,
+        }
+        .join_v1()
+    }
+
+    fn v1_tasks(&self) -> Result<Vec<(PathBuf, std::os::fd::OwnedFd)>> {
+        match self {
             Cgroup::V1 { dirs, .. } => dirs
                 .iter()
                 .filter(|(h, _)| !h.is_empty())
                 .map(|(_, d)| fs::open_write(&d.join("tasks")))
-                .collect::<Result<_>>()?,
-            _ => Vec::new(),
-        };
-        Ok(Joining {
-            into,
-            tasks,
-            has_v2: self.v2_dir().is_some(),
-        })
+                .collect(),
+            _ => Ok(Vec::new()),
+        }
     }
 
     /// The cgroup2 directory among ours: the v2 cgroup, or on a hybrid host
@@ -162,6 +222,18 @@ impl Cgroup {
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// A directory of ours (any hierarchy) that holds processes other than
+    /// `but` (the container's init, when it is there already), and how many
+    /// (it and its descendants).
+    pub fn occupied(&self, but: Option<i32>) -> Option<(PathBuf, usize)> {
+        self.dirs().into_iter().find_map(|dir| {
+            let mut pids = Vec::new();
+            fs::collect_procs(&dir, &mut pids);
+            pids.retain(|p| Some(*p) != but);
+            (!pids.is_empty()).then_some((dir, pids.len()))
+        })
     }
 
     pub fn freeze(&self, frozen: bool) -> Result<()> {

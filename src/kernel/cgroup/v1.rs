@@ -6,48 +6,73 @@ use crate::plan::cgroup::{CgroupPath, Write};
 use std::path::{Path, PathBuf};
 
 const ROOT: &str = "/sys/fs/cgroup";
+/// A hybrid host's cgroup2 tree, below ROOT.
+const UNIFIED: &str = "unified";
 
-pub fn create(hierarchies: &[String], path: &CgroupPath) -> Result<Cgroup> {
+/// The container's directory in each hierarchy and, on a hybrid host, in the
+/// unified tree (named "" as in runc's paths: runc places the container there
+/// too, so /proc/PID/cgroup's `0::` line names its own cgroup). Nothing is made.
+pub fn layout(hierarchies: &[String], path: &CgroupPath) -> Vec<(String, PathBuf)> {
     let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    let mut dirs = Vec::new();
-    let mut created = Vec::new();
-    for h in hierarchies {
-        let base = PathBuf::from(ROOT).join(h);
-        let rel = match path {
-            CgroupPath::Relative(p) => {
-                let mine = crate::host::own_cgroup(&own, h).unwrap_or_default();
-                PathBuf::from(mine).join(p)
-            }
-            CgroupPath::Absolute(p) => PathBuf::from(p.trim_start_matches('/')),
-        };
-        let mut dir = base.clone();
+    let mut dirs: Vec<(String, PathBuf)> = hierarchies
+        .iter()
+        .map(|h| {
+            let rel = match path {
+                CgroupPath::Relative(p) => {
+                    let mine = crate::host::own_cgroup(&own, h).unwrap_or_default();
+                    PathBuf::from(mine).join(p)
+                }
+                CgroupPath::Absolute(p) => PathBuf::from(p.trim_start_matches('/')),
+            };
+            (h.clone(), Path::new(ROOT).join(h).join(rel))
+        })
+        .collect();
+    let unified = Path::new(ROOT).join(UNIFIED);
+    if unified.join("cgroup.controllers").exists() {
+        dirs.push((String::new(), unified.join(super::v2::relative(path, &own))));
+    }
+    dirs
+}
+
+/// Make the missing levels of each of `dirs` (from `layout`), adding each
+/// level made to `created`; an existing v1 cpuset directory that is still
+/// empty is filled in from its parent (as runc does).
+pub fn make(dirs: &[(String, PathBuf)], created: &mut Vec<PathBuf>) -> Result<()> {
+    for (h, leaf) in dirs {
+        let base = Path::new(ROOT).join(if h.is_empty() { UNIFIED } else { h });
+        let rel = leaf.strip_prefix(&base).unwrap_or(Path::new(""));
+        let cpuset = h.split(',').any(|c| c == "cpuset");
+        let mut dir = base;
         for comp in rel.components() {
             dir.push(comp);
             if fs::mkdir(&dir)? {
                 created.push(dir.clone());
             }
             // Made now or before (a cgroupsPath prepared by the caller), as runc.
-            if h.split(',').any(|c| c == "cpuset") {
+            if cpuset {
                 inherit_cpuset(&dir)?;
             }
         }
-        dirs.push((h.clone(), dir));
     }
-    // Hybrid: runc also places the container in the cgroup2 tree beside the
-    // v1 controllers (named "" as in runc's paths), so /proc/PID/cgroup's
-    // `0::` line names the container's own cgroup there too.
-    let unified = PathBuf::from(ROOT).join("unified");
-    if unified.join("cgroup.controllers").exists() {
-        let mut dir = unified;
-        for comp in super::v2::relative(path, &own).components() {
-            dir.push(comp);
-            if fs::mkdir(&dir)? {
-                created.push(dir.clone());
-            }
-        }
-        dirs.push((String::new(), dir));
+    Ok(())
+}
+
+/// `layout` and `make`; on failure the directories made so far are removed again.
+pub fn create(hierarchies: &[String], path: &CgroupPath) -> Result<Cgroup> {
+    let dirs = layout(hierarchies, path);
+    let mut created = Vec::new();
+    if let Err(e) = make(&dirs, &mut created) {
+        remove_made(&created);
+        return Err(e);
     }
     Ok(Cgroup::V1 { dirs, created })
+}
+
+/// Remove directories made by `make`, deepest first.
+pub fn remove_made(created: &[PathBuf]) {
+    for d in created.iter().rev() {
+        let _ = std::fs::remove_dir(d);
+    }
 }
 
 /// A new v1 cpuset starts empty and cannot take tasks: copy the parent's
