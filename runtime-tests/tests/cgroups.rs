@@ -330,3 +330,37 @@ fn true_runs_under_a_1_mib_memory_limit() {
     }
     runtime_tests::assert_true_runs_under_memory_limit(1 << 20);
 }
+
+/// Without a pid namespace of its own, the container's processes outlive its
+/// init: `delete --force` kills them too and removes the cgroup (nook first
+/// tries one rmdir, which they make fail, then lists and kills them).
+#[test]
+fn delete_force_kills_what_outlives_init_without_a_pid_namespace() {
+    if mode() == Mode::Userns {
+        skip!("no cgroups in a user namespace here");
+    }
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    b.save_with(|c| {
+        let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "pid");
+        c["linux"]["resources"] = json!({"pids": {"limit": 10}});
+        c["process"]["args"] = json!(["/bin/sh", "-c", "sleep 100 & exec sleep 101"]);
+    });
+    let id = rt.new_id();
+    rt.run_saved(&b, &id, &["--detach"]).ok();
+    let init = rt.state_json(&id)["pid"].as_i64().expect("pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(init as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    wait_until("init to die", || {
+        rt.status_of(&id).as_deref() == Some("stopped")
+    });
+    assert!(
+        !cgroups_named(&id).is_empty(),
+        "the background sleep keeps the cgroup busy"
+    );
+    rt.exec(&["delete", "--force", &id]).ok();
+    assert_nothing_left(&b, &rt, &id);
+}

@@ -117,11 +117,16 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
         }
     }
     // Processes that outlived init (joined by exec, or without a pid namespace);
-    // only in a cgroup we made, never in a shared, pre-existing one.
-    if saved.cgroup.owns_leaf() {
-        saved.cgroup.kill_all(libc::SIGKILL)?;
+    // only in a cgroup we made, never in a shared, pre-existing one. Usually
+    // there are none (a pid namespace of its own dies with its init): one
+    // rmdir finds that out, without a listing of the cgroup's processes.
+    let owns = saved.cgroup.owns_leaf();
+    if !(owns && saved.cgroup.destroy_if_empty()) {
+        if owns {
+            saved.cgroup.kill_all(libc::SIGKILL)?;
+        }
+        saved.cgroup.destroy()?;
     }
-    saved.cgroup.destroy()?;
     let state = saved.oci_state(Status::Stopped);
     entry.remove()?;
     hooks::run_all_warning(HookKind::Poststop, &saved.hooks.poststop, &state);

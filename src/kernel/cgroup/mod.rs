@@ -216,7 +216,9 @@ impl Cgroup {
     /// The pids in the cgroup and its descendants (host pid namespace).
     pub fn procs(&self) -> Vec<i32> {
         let mut out = Vec::new();
-        if let Some(dir) = self.dirs().first() {
+        // The first hierarchy still there (a `destroy` cut short may have
+        // removed some).
+        if let Some(dir) = self.dirs().iter().find(|d| d.is_dir()) {
             fs::collect_procs(dir, &mut out);
         }
         out.sort_unstable();
@@ -302,6 +304,21 @@ impl Cgroup {
             }
         }
         Ok(())
+    }
+
+    /// `destroy`, for a cgroup that is most likely empty already (its init
+    /// has died, taking the processes of its pid namespace with it): the
+    /// first leaf we made is removed without listing its processes first.
+    /// `false`, with nothing removed, when that rmdir is refused (processes
+    /// or sub-cgroups are left: the caller kills them and calls `destroy`),
+    /// or when the rest could not be removed.
+    pub fn destroy_if_empty(&self) -> bool {
+        let (Cgroup::V1 { created, .. } | Cgroup::V2 { created, .. }) = self else {
+            return true;
+        };
+        let leaves = self.dirs();
+        let first = created.iter().rev().find(|d| leaves.contains(d));
+        first.is_none_or(|d| fs::removed_at_once(d)) && self.destroy().is_ok()
     }
 
     /// Did we make every leaf directory? Only then is everything in it the container's.
