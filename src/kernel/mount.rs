@@ -72,3 +72,61 @@ pub fn umount_detach(target: &Path) -> Result<()> {
     nix::mount::umount2(target, MntFlags::MNT_DETACH)
         .map_err(|e| Error::sys("umount2", target.display(), e))
 }
+
+/// mount_setattr(2) with AT_RECURSIVE: set `flags` on every mount of the tree
+/// whose root `dir` holds, in one call (where a remount takes one each).
+/// Taken from `flags`: MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC,
+/// MS_NODIRATIME; MS_NOATIME or MS_STRICTATIME replace the atime mode, as
+/// does MS_RELATIME. The kernel applies it to all of them or to none.
+/// `Ok(false)`: not done, for the caller's remounts instead: a kernel
+/// without mount_setattr (before 5.12), or a flag locked by a user
+/// namespace in the way (EPERM; a remount keeps locked flags, `remount_bind`).
+pub fn set_tree_flags(dir: &std::os::fd::OwnedFd, flags: MsFlags, shown: &Path) -> Result<bool> {
+    use std::os::fd::AsRawFd;
+    let mut set = 0;
+    for (ms, attr) in [
+        (MsFlags::MS_RDONLY, libc::MOUNT_ATTR_RDONLY),
+        (MsFlags::MS_NOSUID, libc::MOUNT_ATTR_NOSUID),
+        (MsFlags::MS_NODEV, libc::MOUNT_ATTR_NODEV),
+        (MsFlags::MS_NOEXEC, libc::MOUNT_ATTR_NOEXEC),
+        (MsFlags::MS_NODIRATIME, libc::MOUNT_ATTR_NODIRATIME),
+    ] {
+        if flags.contains(ms) {
+            set |= attr;
+        }
+    }
+    let atime = if flags.contains(MsFlags::MS_NOATIME) {
+        Some(libc::MOUNT_ATTR_NOATIME)
+    } else if flags.contains(MsFlags::MS_STRICTATIME) {
+        Some(libc::MOUNT_ATTR_STRICTATIME)
+    } else if flags.contains(MsFlags::MS_RELATIME) {
+        Some(libc::MOUNT_ATTR_RELATIME)
+    } else {
+        None
+    };
+    let attr = libc::mount_attr {
+        attr_set: set | atime.unwrap_or(0),
+        attr_clr: atime.map_or(0, |_| libc::MOUNT_ATTR__ATIME),
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: the path is a NUL-terminated empty string and `attr` a live
+    // mount_attr whose size is passed with it; the kernel only reads both.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            dir.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_RECURSIVE,
+            &attr as *const libc::mount_attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        )
+    };
+    if rc == 0 {
+        return Ok(true);
+    }
+    match nix::errno::Errno::last() {
+        nix::errno::Errno::ENOSYS | nix::errno::Errno::EPERM => Ok(false),
+        e => Err(Error::sys("mount_setattr", shown.display(), e)),
+    }
+}

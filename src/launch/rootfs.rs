@@ -5,7 +5,7 @@
 
 use crate::error::{Context, Error, Result, SysResult};
 use crate::kernel::cgroup::Cgroup;
-use crate::kernel::mount::{mount, remount_bind, set_propagation};
+use crate::kernel::mount::{mount, remount_bind, set_propagation, set_tree_flags};
 use crate::kernel::resolve::{fd_path, open_root, resolve, Create};
 use crate::plan::{Device, DeviceKind, DeviceMethod, MountKind, MountOp, NsKind, Plan};
 use nix::errno::Errno;
@@ -208,6 +208,13 @@ fn cgroup_v1(
     // what is made in it is reached by name, not resolved beneath the rootfs
     // again (a dozen hierarchies, a lookup of every component each).
     let tmpfs = resolve(root, rootfs, &op.dest, None)?;
+    let flags = base
+        | if ro {
+            MsFlags::MS_RDONLY
+        } else {
+            MsFlags::empty()
+        };
+    let mut bound = Vec::new();
     for ctrl in controllers {
         let Some((_, src)) = own.iter().find(|(h, _)| h == ctrl) else {
             continue;
@@ -223,13 +230,7 @@ fn cgroup_v1(
             MsFlags::MS_BIND | MsFlags::MS_REC,
             None,
         )?;
-        let flags = base
-            | if ro {
-                MsFlags::MS_RDONLY
-            } else {
-                MsFlags::empty()
-            };
-        remount_bind(&dest, flags)?;
+        bound.push(dest);
         if ctrl.contains(',') {
             for part in ctrl.split(',') {
                 match nix::unistd::symlinkat(ctrl.as_str(), &tmpfs, part) {
@@ -237,6 +238,20 @@ fn cgroup_v1(
                     Err(e) => return Err(Error::sys("symlinkat", op.dest.join(part).display(), e)),
                 }
             }
+        }
+    }
+    // The binds' flags: in one call for the tree (the tmpfs's own given back
+    // after, `ro` being for the binds only), else a remount each.
+    if bound.is_empty() {
+        return Ok(());
+    }
+    if set_tree_flags(&tmpfs, flags, &op.dest)? {
+        if ro {
+            remount_bind(&fd_path(&tmpfs), base)?;
+        }
+    } else {
+        for dest in &bound {
+            remount_bind(dest, flags)?;
         }
     }
     // As runc: `ro` applies to the hierarchy binds; the tmpfs holding them stays writable.
