@@ -126,6 +126,9 @@ def main():
             os.close(fd)
         print(f"{refused} functions not probed", file=sys.stderr)
         write(os.path.join(tfs, "trace"), "")
+        # Global and kept across mounts of tracefs: a trace stopped by
+        # someone else would record nothing.
+        write(os.path.join(tfs, "tracing_on"), "1\n")
         write(os.path.join(tfs, "events", GROUP, "enable"), "1\n")
         seen = workload(binary, bundle, sleeper, tfs)
     finally:

@@ -349,6 +349,8 @@ fn delete_force_kills_what_outlives_init_without_a_pid_namespace() {
     let id = rt.new_id();
     rt.run_saved(&b, &id, &["--detach"]).ok();
     let init = rt.state_json(&id)["pid"].as_i64().expect("pid");
+    wait_until("the background sleep", || pids_of(&rt, &id).len() == 2);
+    let other = *pids_of(&rt, &id).iter().find(|&&p| p != init).unwrap();
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(init as i32),
         nix::sys::signal::Signal::SIGKILL,
@@ -357,10 +359,17 @@ fn delete_force_kills_what_outlives_init_without_a_pid_namespace() {
     wait_until("init to die", || {
         rt.status_of(&id).as_deref() == Some("stopped")
     });
-    assert!(
-        !cgroups_named(&id).is_empty(),
-        "the background sleep keeps the cgroup busy"
-    );
+    let pids_dir = cgroups_named(&id)
+        .into_iter()
+        .find(|d| d.starts_with("/sys/fs/cgroup/pids/"))
+        .expect("a pids cgroup");
+    let procs = std::fs::read_to_string(format!("{pids_dir}/cgroup.procs")).unwrap();
+    assert_eq!(procs.trim(), other.to_string(), "it outlives init");
     rt.exec(&["delete", "--force", &id]).ok();
+    let stat = std::fs::read_to_string(format!("/proc/{other}/stat")).unwrap_or_default();
+    assert!(
+        stat.is_empty() || stat.rsplit(") ").next().is_some_and(|s| s.starts_with('Z')),
+        "the background sleep survived delete: {stat}"
+    );
     assert_nothing_left(&b, &rt, &id);
 }

@@ -305,5 +305,13 @@ fn a_cgroup_holding_a_process_is_refused() {
     for procs in still {
         assert_eq!(procs.trim(), pid, "only the other process in its cgroup");
     }
+    // Named after the path, not the id: what nook made there is gone too.
+    let left: Vec<_> = std::fs::read_dir("/sys/fs/cgroup")
+        .unwrap()
+        .flatten()
+        .map(|h| h.path().join(&name))
+        .filter(|d| d.exists())
+        .collect();
+    assert!(left.is_empty(), "cgroups left: {left:?}");
     assert_nothing_left(&b, &rt, &id);
 }

@@ -347,8 +347,27 @@ mod tests {
         let held = store.claim("a").unwrap();
         let path = root.join("a");
         let waiter = std::thread::spawn(move || lock(path).map(drop));
-        // The waiter has opened `a` and blocks on its flock (give it time to).
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        // Until the waiter has opened `a` and blocks on its flock (a "->"
+        // line of /proc/locks, on the inode of `a`).
+        let ino = fs::metadata(root.join("a")).map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.ino()
+        });
+        let ino = format!(":{} ", ino.unwrap());
+        let blocked = || {
+            let locks = fs::read_to_string("/proc/locks").unwrap_or_default();
+            locks
+                .lines()
+                .any(|l| l.contains("->") && l.contains("FLOCK") && l.contains(&ino))
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !blocked() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the waiter never blocked"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         fs::rename(root.join("a"), root.join("b")).unwrap();
         fs::create_dir(root.join("a")).unwrap();
         drop(held);

@@ -73,26 +73,33 @@ pub fn umount_detach(target: &Path) -> Result<()> {
         .map_err(|e| Error::sys("umount2", target.display(), e))
 }
 
-/// mount_setattr(2) with AT_RECURSIVE: set `flags` on every mount of the tree
-/// whose root `dir` holds, in one call (where a remount takes one each).
-/// Taken from `flags`: MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC,
-/// MS_NODIRATIME; MS_NOATIME or MS_STRICTATIME replace the atime mode, as
-/// does MS_RELATIME. The kernel applies it to all of them or to none.
-/// `Ok(false)`: not done, for the caller's remounts instead: a kernel
-/// without mount_setattr (before 5.12), or a flag locked by a user
-/// namespace in the way (EPERM; a remount keeps locked flags, `remount_bind`).
+/// mount_setattr(2) with AT_RECURSIVE: give every mount of the tree whose
+/// root `dir` holds the per-mount flags `flags`, as a bind remount with them
+/// would (those not in `flags` cleared), in one call where a remount takes
+/// one each. The kernel changes all of them or none. `Ok(false)`: not done,
+/// for the caller's remounts instead: a flag this does not map (only
+/// MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_NODIRATIME and one atime
+/// mode), a kernel without mount_setattr (before 5.12), or a flag locked by
+/// a user namespace in the way (EPERM; `remount_bind` keeps locked flags).
 pub fn set_tree_flags(dir: &std::os::fd::OwnedFd, flags: MsFlags, shown: &Path) -> Result<bool> {
     use std::os::fd::AsRawFd;
-    let mut set = 0;
-    for (ms, attr) in [
+    let mapped = [
         (MsFlags::MS_RDONLY, libc::MOUNT_ATTR_RDONLY),
         (MsFlags::MS_NOSUID, libc::MOUNT_ATTR_NOSUID),
         (MsFlags::MS_NODEV, libc::MOUNT_ATTR_NODEV),
         (MsFlags::MS_NOEXEC, libc::MOUNT_ATTR_NOEXEC),
         (MsFlags::MS_NODIRATIME, libc::MOUNT_ATTR_NODIRATIME),
-    ] {
-        if flags.contains(ms) {
-            set |= attr;
+    ];
+    let atimes = MsFlags::MS_NOATIME | MsFlags::MS_STRICTATIME | MsFlags::MS_RELATIME;
+    let known = mapped.iter().fold(atimes, |all, (ms, _)| all | *ms);
+    if !(flags - known).is_empty() {
+        return Ok(false);
+    }
+    let (mut set, mut clear) = (0, 0);
+    for (ms, attr) in mapped {
+        match flags.contains(ms) {
+            true => set |= attr,
+            false => clear |= attr,
         }
     }
     let atime = if flags.contains(MsFlags::MS_NOATIME) {
@@ -106,7 +113,7 @@ pub fn set_tree_flags(dir: &std::os::fd::OwnedFd, flags: MsFlags, shown: &Path) 
     };
     let attr = libc::mount_attr {
         attr_set: set | atime.unwrap_or(0),
-        attr_clr: atime.map_or(0, |_| libc::MOUNT_ATTR__ATIME),
+        attr_clr: clear | atime.map_or(0, |_| libc::MOUNT_ATTR__ATIME),
         propagation: 0,
         userns_fd: 0,
     };

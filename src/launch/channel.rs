@@ -7,9 +7,11 @@
 //!  parent                                                       init
 //!    │ clone3(CLONE_NEW*, v2: CLONE_INTO_CGROUP) ─────────────────► │ PID 1, in the new namespaces
 //!    │ new user namespace: write uid_map/gid_map                    │
-//!    │ (v1 with a cgroup namespace to make: enter cgroup first)     │
-//!    │ Ack ───────────────────────────────────────────────────────► │ root of its user namespace,
-//!    │ v1: enter cgroup (while init goes on; parent.rs `place`)     │ unshare cgroup (+ net, ipc)
+//!    │ (v2 dir not cloned into: move init; with a cgroup ns first)  │
+//!    │ Ack (only if there were maps or that move) ────────────────► │ root of its user namespace,
+//!    │ the move, if not done yet (while init goes on)               │ unshare cgroup (+ net, ipc)
+//!    │ v1 as root (`cgroup_later`): make and limit the v1           │ unshare net meanwhile
+//!    │ hierarchies, Ack ──────────────────────────────────────────► │ "0" to each `tasks`
 //! ```
 //! Through an intermediate (namespaces joined by path; `exec`):
 //! ```text
@@ -26,9 +28,10 @@
 //! ```text
 //!  parent                                                       init
 //!    │                                                            │ mounts, devices
-//!    │ ◄─────────────────────────────────────────────── RunHooks  │
-//!    │ prestart + createRuntime hooks                             │
-//!    │ Ack ─────────────────────────────────────────────────────► │ createContainer hooks,
+//!    │ ◄─────────────────────────────────────────────── RunHooks  │ (only with prestart or
+//!    │ prestart + createRuntime hooks                             │ createRuntime hooks, or a
+//!    │ Ack ─────────────────────────────────────────────────────► │ move still under way)
+//!    │                                                            │ createContainer hooks,
 //!    │                                                            │ pivot_root, ...
 //!    │ ◄────────────────────────────────── Console (+ pty master)  │ (terminal only)
 //!    │ ◄──────────────────────── SeccompListener (+ notify fd)    │ (SCMP_ACT_NOTIFY only)

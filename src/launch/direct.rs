@@ -99,7 +99,16 @@ pub fn main(
     ack: bool,
     waits: super::init::Waits,
 ) -> Result<Infallible> {
-    if let Err(e) = joining.join_v1().and_then(|_| born(req, chan, later, ack)) {
+    let born = joining
+        .join_v1()
+        .and_then(|_| born(req, chan, later, ack))
+        .and_then(|_| match waits.cgroup_later {
+            // The v1 hierarchies the parent made meanwhile: joined before
+            // any mount, hook or device node (as where they are made first).
+            true => chan.expect_ack().and_then(|_| req.cgroup.join_v1()),
+            false => Ok(()),
+        });
+    if let Err(e) = born {
         let _ = chan.send(&Msg::Error { msg: e.to_string() });
         return Err(e);
     }

@@ -17,8 +17,10 @@ use std::convert::Infallible;
 /// What init waits for from the parent, besides the Ack of its hooks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Waits {
-    /// The parent makes the cgroup's v1 hierarchies meanwhile
-    /// (`Request::cgroup_later`): init waits for its Ack, then joins them.
+    /// The parent makes the cgroup's v1 hierarchies after the clone
+    /// (`Request::cgroup_later`): init, having made its network namespace
+    /// meanwhile, waits for its Ack and joins them before its mounts
+    /// (direct.rs `born`).
     pub cgroup_later: bool,
     /// The parent moves init into the cgroup2 directory meanwhile (parent.rs
     /// `place`): init goes no further than its mounts before an Ack.
@@ -70,12 +72,7 @@ fn setup(req: &Request, chan: &Channel, waits: Waits) -> Result<Ready> {
     // 2. Device nodes and mounts get exactly the modes asked for.
     process::set_umask(0);
     // 3. Mounts, devices, /dev links: in the host's view, destinations resolved beneath the rootfs.
-    //    A cgroup made meanwhile is joined before its first v1 mount, or after the mounts.
-    let mut placed = || match waits.cgroup_later {
-        true => chan.expect_ack().and_then(|_| req.cgroup.join_v1()),
-        false => Ok(()),
-    };
-    super::rootfs::prepare(plan, req.cgroup, &mut placed)?;
+    super::rootfs::prepare(plan, req.cgroup)?;
     // 4. prestart and createRuntime hooks run in the runtime's namespaces, by
     //    the parent. Without any, no round trip, unless it is the Ack that
     //    says init is in its cgroup2 directory.

@@ -58,14 +58,15 @@ pub struct Request<'a> {
     /// when the runtime does not run from a sealed view of its binary
     /// (container::sealing). Kept open by init until its execve.
     pub exec_stub: Option<&'a std::os::fd::OwnedFd>,
-    /// The container's cgroup (created and limited); init (or the intermediate)
-    /// is in it before it does anything else, so all it starts is inside from birth.
+    /// The container's cgroup (created and limited, or with `cgroup_later`
+    /// its v1 hierarchies still to make); init (or the intermediate) is in it
+    /// before its mounts, hooks and devices, so all it starts is inside from birth.
     pub cgroup: &'a crate::kernel::cgroup::Cgroup,
     /// A cgroup made in steps (`Cgroup::create_in_steps`): makes and limits
     /// its v1 hierarchies. The parent runs it once init is cloned (given its
-    /// pid), while init sets up; init joins them (by path) once the parent
-    /// says they are done, before its first v1 cgroup mount or, without one,
-    /// after its mounts. Through an intermediate it runs before the fork.
+    /// pid), while init makes its network namespace; init joins them (by
+    /// path) once the parent says they are done, before its mounts. Through
+    /// an intermediate it runs before the fork.
     pub cgroup_later: Option<&'a dyn Fn(Option<i32>) -> Result<()>>,
     /// Runs the hooks of one kind, given init's pid (as the state JSON's `pid`).
     pub hooks: &'a dyn Fn(HookKind, i32) -> Result<()>,

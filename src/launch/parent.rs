@@ -104,7 +104,12 @@ fn place(
     if !placed && overlap {
         if let Err(e) = req.cgroup.enter(pid) {
             // init may have failed meanwhile (then the move could not find
-            // it): its own error says more. Alive, it sends a message next.
+            // it): its own error says more. Alive, it sends a message next,
+            // unless it waits for the v1 hierarchies' Ack first (then its
+            // report, if any, is already there: `run` looks).
+            if req.cgroup_later.is_some() {
+                return Err(e);
+            }
             return match chan.recv() {
                 Ok(Some((Msg::Error { msg }, _))) => Err(Error::Child(msg)),
                 _ => Err(e),

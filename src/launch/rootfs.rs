@@ -15,9 +15,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 /// Mounts, devices and /dev links, in the host's view (before pivot_root).
-/// `placed` is called once: before the first v1 cgroup mount (whose sources
-/// it may be waiting for), or after the mounts.
-pub fn prepare(plan: &Plan, cgroup: &Cgroup, placed: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+pub fn prepare(plan: &Plan, cgroup: &Cgroup) -> Result<()> {
     set_propagation(Path::new("/"), plan.root_propagation)?;
     // pivot_root refuses a new root whose parent mount is shared (and a shared
     // parent would carry our bind mount to other namespaces): make it private.
@@ -42,15 +40,10 @@ pub fn prepare(plan: &Plan, cgroup: &Cgroup, placed: &mut dyn FnMut() -> Result<
         None,
     )?;
     let root = open_root(&plan.rootfs)?;
-    let mut placed = Some(placed);
     for op in &plan.mounts {
-        if matches!(op.kind, MountKind::CgroupV1 { .. }) {
-            placed.take().map_or(Ok(()), |f| f())?;
-        }
         mount_one(&root, &plan.rootfs, op, cgroup, plan.has(NsKind::Cgroup))
             .context(|| format!("mounting {}", op.dest.display()))?;
     }
-    placed.take().map_or(Ok(()), |f| f())?;
     if !plan.devices.is_empty() {
         for d in &plan.devices {
             make_device(&root, &plan.rootfs, d, plan.device_method)

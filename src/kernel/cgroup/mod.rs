@@ -307,18 +307,24 @@ impl Cgroup {
     }
 
     /// `destroy`, for a cgroup that is most likely empty already (its init
-    /// has died, taking the processes of its pid namespace with it): the
-    /// first leaf we made is removed without listing its processes first.
-    /// `false`, with nothing removed, when that rmdir is refused (processes
-    /// or sub-cgroups are left: the caller kills them and calls `destroy`),
-    /// or when the rest could not be removed.
+    /// has died, taking the processes of its pid namespace with it): one
+    /// rmdir per directory we made, no listing of processes, no waiting.
+    /// `false` at the first leaf refused (processes or sub-cgroups left: the
+    /// caller kills them and calls `destroy`, which finds the rest).
     pub fn destroy_if_empty(&self) -> bool {
         let (Cgroup::V1 { created, .. } | Cgroup::V2 { created, .. }) = self else {
             return true;
         };
         let leaves = self.dirs();
-        let first = created.iter().rev().find(|d| leaves.contains(d));
-        first.is_none_or(|d| fs::removed_at_once(d)) && self.destroy().is_ok()
+        for dir in created.iter().rev() {
+            if !leaves.contains(dir) {
+                // Shared by the containers made after us, as in `destroy`.
+                let _ = std::fs::remove_dir(dir);
+            } else if !fs::removed_at_once(dir) {
+                return false;
+            }
+        }
+        true
     }
 
     /// Did we make every leaf directory? Only then is everything in it the container's.
