@@ -16,6 +16,9 @@ use crate::bundle::{force_delete, remove_tree, Bundle};
 use crate::env::{fresh_dir, runc_binary, runtime_binary, unique_name};
 pub use crate::output::{last_json_line, Output};
 
+/// What runc 1.1 prints when copying its own binary before nsexec fails.
+const RUNC_SELF_COPY_RACE: &str = "could not ensure we are a cloned binary";
+
 pub struct Runtime {
     binary: PathBuf,
     /// Holds `root/` (the `--root`) and `io/` (captured output).
@@ -104,9 +107,20 @@ impl Runtime {
         crate::output::run_to_files(cmd, &self.dir, n, self.timeout)
     }
 
-    /// Run `<binary> --root <root> ARGS...`.
+    /// Run `<binary> --root <root> ARGS...`. The oracle is run once more when it fails
+    /// on its own start-up race (runc 1.1's read-only bind of its binary meets EBUSY now
+    /// and then, before any container state exists; runc removed it in
+    /// opencontainers/runc#3931), so its flake is not read as a difference.
     pub fn exec(&self, args: &[&str]) -> Output {
-        self.output_of(self.command(args))
+        let out = self.output_of(self.command(args));
+        if !out.success() && out.stderr.contains(RUNC_SELF_COPY_RACE) {
+            eprintln!(
+                "note: runc lost its self-copy race, running it again: {}",
+                out.command
+            );
+            return self.output_of(self.command(args));
+        }
+        out
     }
 
     fn remember(&self, bundle: &Bundle, id: &str) {
