@@ -42,6 +42,11 @@ impl Output {
         fs::read_to_string(&self.stdout_path).unwrap_or_default()
     }
 
+    /// stderr as it is now (a detached container may have written more since).
+    pub fn stderr_now(&self) -> String {
+        fs::read_to_string(self.stdout_path.with_extension("err")).unwrap_or_default()
+    }
+
     /// The last line of stdout that parses as a JSON object (the probe's report).
     pub fn json(&self) -> Option<Value> {
         last_json_line(&self.stdout)

@@ -17,7 +17,8 @@ use runtime_tests::report::mounts;
 use runtime_tests::{assert_nothing_left, is_runc, Bundle, ConfigExt, Runtime};
 use serde_json::json;
 
-/// A sits in `created` (its init still runs the runtime's own code, blocked before exec);
+/// A sits in `created` (its init blocked before exec: the runtime's own code, or nook's
+/// exec stub waiting at the start gate);
 /// B joins A's pid namespace, where A's init is pid 1, and tries to open /proc/1/exe for
 /// writing. `caps`: B's capabilities (None: the defaults).
 fn open_runtime_exe_from_neighbour(caps: Option<&[&str]>) {
@@ -217,6 +218,34 @@ fn a_proc_self_exe_program_never_runs_the_host_binary() {
                 "unable to start container process: exec: \"/evil.sh\": Exec format error"
             ),
             "the program did not end in the exec stub:\n{out}"
+        );
+    }
+    rt.delete_force(&id).ok();
+    assert_nothing_left(&b, &rt, &id);
+}
+
+/// The same through `create` and `start`: nook's init execs the stub before the start
+/// gate and the stub waits there, so the script runs the stub again, which stops with
+/// its message on the container's stderr (create's). runc's waiting init is its sealed
+/// copy, which refuses the arguments.
+#[test]
+fn a_proc_self_exe_program_started_later_never_runs_the_host_binary() {
+    let (rt, b) = (Runtime::under_test(), Bundle::new());
+    let script = b.in_rootfs("/evil.sh");
+    fs::write(&script, "#!/proc/self/exe\n").unwrap();
+    fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    b.save_with(|c| c["process"]["args"] = json!(["/evil.sh"]));
+    let id = rt.new_id();
+    let created = rt.create_saved(&b, &id, &[]);
+    created.ok();
+    rt.start(&id).ok();
+    let stopped = rt.wait_status(&id, "stopped", Duration::from_secs(10));
+    assert_eq!(stopped.as_deref(), Some("stopped"), "{created}");
+    if !is_runc() {
+        let stderr = created.stderr_now();
+        assert!(
+            stderr.contains("exec: \"/evil.sh\": Exec format error"),
+            "the program did not end in the exec stub:\n{stderr}"
         );
     }
     rt.delete_force(&id).ok();

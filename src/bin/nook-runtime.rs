@@ -9,14 +9,17 @@ use std::io::Write;
 fn main() {
     let cli: Cli = nook::cli::parse_or_exit(std::env::args_os(), "nook-runtime", 1);
     // Nothing in a container may reach the host's file of this binary through
-    // /proc: `create` and `exec` run from a sealed copy of it; `run` gives init
-    // an exec stub where that is safe, or re-executes sealed itself once it
-    // knows it is not (container::sealing).
+    // /proc: `exec` runs from a sealed copy of it; `create` and `run` give init
+    // an exec stub where that is safe, or re-execute sealed themselves once
+    // they know it is not (container::sealing).
     let starts = matches!(
         cli.command,
         Some(Command::Create(_)) | Some(Command::Run { .. }) | Some(Command::Exec(_))
     );
-    let decides_later = matches!(cli.command, Some(Command::Run { .. }));
+    let decides_later = matches!(
+        cli.command,
+        Some(Command::Create(_)) | Some(Command::Run { .. })
+    );
     if starts && !nook::kernel::selfexe::is_sealed_copy() && !decides_later {
         let Err(e) = nook::kernel::selfexe::reexec_sealed();
         eprintln!("nook-runtime: {e}");

@@ -327,7 +327,9 @@ fn create_in(
         console_socket: opts.console_socket.clone(),
         preserved_fds: opts.inherited_fds.clone(),
         new_keyring: !opts.no_new_keyring,
-        waits: !opts.starts_at_once,
+        // Through the stub the waiting container is the stub, whose pages
+        // init need not give back.
+        waits: !opts.starts_at_once && how.stub.is_none(),
         hooks: &run_hooks,
     };
     // The spec, plan and cgroup code is done: the container's processes start
@@ -338,6 +340,13 @@ fn create_in(
         (saved.cgroup, saved.not_applied) = later.made.borrow().clone();
     }
     let pid = launched.pid;
+    // The stub waits at the gate: init_exe is its, once init has exec'd it.
+    if let Some(chan) = launched.channel.take_if(|_| gate.is_some()) {
+        if let Err(e) = exec_done(&chan) {
+            let _ = process::kill(pid, Signal::SIGKILL);
+            return Err(e);
+        }
+    }
     saved.pid = pid;
     saved.pid_start = procfs::process_stat(pid).map(|(_, s)| s).unwrap_or(0);
     saved.init_exe = std::fs::read_link(format!("/proc/{pid}/exe"))
@@ -362,16 +371,20 @@ fn create_in(
 /// `Error` if its startContainer hooks failed); then the poststart hooks,
 /// as `start` runs them.
 fn started(chan: &launch::channel::Channel, saved: &Saved) -> Result<()> {
-    match chan.recv()? {
-        None => {}
-        Some((launch::channel::Msg::Error { msg }, _)) => return Err(Error::Child(msg)),
-        Some((other, _)) => {
-            return Err(Error::Init(format!("unexpected message {other:?}")));
-        }
-    }
+    exec_done(chan)?;
     let state = saved.oci_state(Status::Running);
     hooks::run_all_warning(HookKind::Poststart, &saved.hooks.poststart, &state);
     Ok(())
+}
+
+/// init has exec'd (its end of the channel closed at that execve), or says
+/// why not.
+fn exec_done(chan: &launch::channel::Channel) -> Result<()> {
+    match chan.recv()? {
+        None => Ok(()),
+        Some((launch::channel::Msg::Error { msg }, _)) => Err(Error::Child(msg)),
+        Some((other, _)) => Err(Error::Init(format!("unexpected message {other:?}"))),
+    }
 }
 
 /// Written to a temporary name and renamed, so a reader never sees half a pid.

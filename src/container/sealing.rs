@@ -8,11 +8,11 @@
 //!   that execs the container's program, so /proc/self/exe at that execve is
 //!   the stub. Cheap (a memfd of a few KiB and one small exec), so it is the
 //!   default where it changes nothing else:
-//!   - `run` without a start gate (`create::starts_without_gate`): init
-//!     execs as soon as it is ready. A container waiting at a gate could
-//!     have its pid namespace joined by another container meanwhile (by
-//!     path), whose processes would then see an init running from the
-//!     host's file (security.rs tries exactly that);
+//!   - with a start gate (`create`), init execs the stub as soon as it is
+//!     ready and the stub waits at the gate (start_gate): a container
+//!     waiting for `start` could have its pid namespace joined by another
+//!     container meanwhile (by path), whose processes must not see an init
+//!     running from the host's file (security.rs tries exactly that);
 //!   - no createContainer or startContainer hooks: init forks and execs
 //!     those in the container's namespaces, a startContainer hook's path
 //!     resolved in the image, so a hook that resolves /proc/self/exe would
@@ -22,7 +22,8 @@
 //!   - the exec through the stub leaves the capabilities as they were: the
 //!     process is root (exec gives root the same sets each time), or every
 //!     capability it has is ambient (kept as it is by an exec);
-//!   - the seccomp filter lets the stub's `execveat` and `execve` through.
+//!   - the seccomp filter lets the stub's `execveat` and `execve` through,
+//!     and at a gate its `openat`, `write` and `close` of the gate.
 //!
 //!   (nook sets no LSM labels, whose exec transitions would apply to the
 //!   stub: with LSM support this gains a condition.)
@@ -39,14 +40,15 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 /// The stub for this container, or `None` when the runtime already runs from
 /// a sealed view. Where the stub cannot be used, re-executes (returns only on
-/// failure to). `gateless`: `run` without a start gate.
+/// failure to). `gateless`: `run` without a start gate; else the stub waits
+/// at the gate.
 pub fn prepare(plan: &Plan, gateless: bool) -> Result<Option<OwnedFd>> {
     if selfexe::is_sealed_copy() {
         return Ok(None);
     }
-    let why_not = match why_not_stub(plan, gateless) {
-        None => match exec_stub::create(&plan.process.args[0]) {
-            Ok(stub) if seccomp_allows(plan, &stub) => return Ok(Some(stub)),
+    let why_not = match why_not_stub(plan) {
+        None => match exec_stub::create(&plan.process.args[0], !gateless) {
+            Ok(stub) if seccomp_allows(plan, &stub, !gateless) => return Ok(Some(stub)),
             Ok(_) => "the seccomp filter does not let the stub's execs through".to_string(),
             Err(e) => e.to_string(),
         },
@@ -60,12 +62,9 @@ pub fn prepare(plan: &Plan, gateless: bool) -> Result<Option<OwnedFd>> {
 }
 
 /// Why the stub would not be safe, or would change the container, for `plan`.
-fn why_not_stub(plan: &Plan, gateless: bool) -> Option<&'static str> {
+fn why_not_stub(plan: &Plan) -> Option<&'static str> {
     if !cfg!(target_arch = "x86_64") {
         return Some("the stub is x86-64 code");
-    }
-    if !gateless {
-        return Some("init waits for start");
     }
     let hooks = &plan.hooks;
     if !hooks.create_container.is_empty() || !hooks.start_container.is_empty() {
@@ -90,14 +89,24 @@ fn why_not_stub(plan: &Plan, gateless: bool) -> Option<&'static str> {
 }
 
 /// The filter, as loaded, must let init's `execveat` of the stub and the
-/// stub's `execve` through untouched (pointer arguments are not known here;
-/// filters do not look at them).
-fn seccomp_allows(plan: &Plan, stub: &OwnedFd) -> bool {
+/// stub's `execve` through untouched, and at a gate the stub's `openat` of it
+/// (write-only, close-on-exec), its one-byte `write` and the handle's
+/// `close`. Pointer arguments are not known here (filters do not look at
+/// them); nor are the fds the stub writes to and closes, taken as 3 (a
+/// filter that tells fds apart is not one this runtime can foresee).
+fn seccomp_allows(plan: &Plan, stub: &OwnedFd, gate: bool) -> bool {
     plan.seccomp.as_ref().is_none_or(|f| {
         let fd = stub.as_raw_fd() as u64;
         let at_empty_path = libc::AT_EMPTY_PATH as u64;
-        f.allows(libc::SYS_execveat, [fd, 0, 0, 0, at_empty_path, 0])
-            && f.allows(libc::SYS_execve, [0; 6])
+        let execs = f.allows(libc::SYS_execveat, [fd, 0, 0, 0, at_empty_path, 0])
+            && f.allows(libc::SYS_execve, [0; 6]);
+        let at_fdcwd = libc::AT_FDCWD as i64 as u64;
+        let flags = (libc::O_WRONLY | libc::O_CLOEXEC) as u64;
+        let waits = !gate
+            || f.allows(libc::SYS_openat, [at_fdcwd, 0, flags, 0, 0, 0])
+                && f.allows(libc::SYS_write, [3, 0, 1, 0, 0, 0])
+                && f.allows(libc::SYS_close, [3, 0, 0, 0, 0, 0]);
+        execs && waits
     })
 }
 
@@ -111,25 +120,23 @@ mod tests {
     }
 
     fn stub_ok(p: &Plan) -> bool {
-        why_not_stub(p, true).is_none() || !cfg!(target_arch = "x86_64")
+        why_not_stub(p).is_none() || !cfg!(target_arch = "x86_64")
     }
 
     #[test]
-    fn runs_default_config_takes_the_stub_and_a_waiting_init_does_not() {
-        let p = plan(|_| {});
-        assert_eq!(why_not_stub(&p, true), None);
-        assert!(why_not_stub(&p, false).is_some());
+    fn the_default_config_takes_the_stub() {
+        assert!(stub_ok(&plan(|_| {})));
     }
 
     #[test]
     fn hooks_run_by_init_take_the_re_exec() {
         for kind in ["createContainer", "startContainer"] {
             let p = plan(|v| v["hooks"] = json!({kind: [{"path": "/bin/true"}]}));
-            assert!(why_not_stub(&p, true).is_some(), "{kind}");
+            assert!(why_not_stub(&p).is_some(), "{kind}");
         }
         for kind in ["prestart", "createRuntime", "poststart", "poststop"] {
             let p = plan(|v| v["hooks"] = json!({kind: [{"path": "/bin/true"}]}));
-            assert_eq!(why_not_stub(&p, true), None, "{kind}: run by the runtime");
+            assert_eq!(why_not_stub(&p), None, "{kind}: run by the runtime");
         }
     }
 
@@ -139,7 +146,7 @@ mod tests {
             let ns = v["linux"]["namespaces"].as_array_mut().unwrap();
             ns.retain(|n| n["type"] != "pid");
         });
-        assert!(why_not_stub(&none, true).is_some());
+        assert!(why_not_stub(&none).is_some());
         let joined = plan(|v| {
             for n in v["linux"]["namespaces"].as_array_mut().unwrap() {
                 if n["type"] == "pid" {
@@ -147,7 +154,7 @@ mod tests {
                 }
             }
         });
-        assert!(why_not_stub(&joined, true).is_some());
+        assert!(why_not_stub(&joined).is_some());
     }
 
     #[test]
@@ -161,7 +168,7 @@ mod tests {
             }
             c["ambient"] = if ambient { caps } else { json!([]) };
         };
-        assert!(why_not_stub(&plan(|v| set(v, false)), true).is_some());
+        assert!(why_not_stub(&plan(|v| set(v, false))).is_some());
         assert!(stub_ok(&plan(|v| set(v, true))));
         let root = plan(|v| v["process"]["capabilities"]["ambient"] = json!([]));
         assert!(stub_ok(&root), "root: exec gives the same sets each time");
@@ -179,9 +186,17 @@ mod tests {
                 });
             })
         };
-        assert!(seccomp_allows(&plan(|_| {}), &fd), "no filter");
-        assert!(seccomp_allows(&with(json!(["mkdir"])), &fd));
-        assert!(!seccomp_allows(&with(json!(["execveat"])), &fd));
-        assert!(!seccomp_allows(&with(json!(["execve"])), &fd));
+        for gate in [false, true] {
+            assert!(seccomp_allows(&plan(|_| {}), &fd, gate), "no filter");
+            assert!(seccomp_allows(&with(json!(["mkdir"])), &fd, gate));
+            assert!(!seccomp_allows(&with(json!(["execveat"])), &fd, gate));
+            assert!(!seccomp_allows(&with(json!(["execve"])), &fd, gate));
+        }
+        // The gate's syscalls matter only to a stub that waits there.
+        for name in ["openat", "write", "close"] {
+            let f = with(json!([name]));
+            assert!(seccomp_allows(&f, &fd, false), "{name}");
+            assert!(!seccomp_allows(&f, &fd, true), "{name}");
+        }
     }
 }

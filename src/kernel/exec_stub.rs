@@ -12,26 +12,45 @@
 //! execve (a pid namespace of its own; see `container::sealing`); elsewhere
 //! the runtime re-executes itself from a sealed view first (selfexe.rs).
 //!
-//! The program (hand-assembled, 176 bytes of headers and about 120 of code):
+//! For `create`, the stub made with `gate` also waits at the start gate in
+//! init's place (kernel::start_gate): init execs it as soon as it is ready,
+//! `create` returns once that exec has closed init's end of the channel, and
+//! the container waiting for `start` is this program (a page or two), not
+//! the runtime. init names the gate's O_PATH handle (inherited, not
+//! close-on-exec) by the first argument.
+//!
+//! The program (hand-assembled, 176 bytes of headers and about 300 of code):
 //! ```text
-//! _start:  if argc < 2: rax = -ENOEXEC, go to short
+//! gate:    (entered here when made for a gate)
+//!          if argc < 3: argc = 1, go to exec      ; which says ENOEXEC
+//!          fd = openat(AT_FDCWD, argv[0], O_WRONLY|O_CLOEXEC)  ; "/proc/self/fd/N":
+//!                                                 ; blocks until `start` reads
+//!          write(fd, "0", 1)                      ; fails: go to gate_failed
+//!          close(N)                               ; N parsed from argv[0]
+//!          drop argv[0] (argc - 1 where it was), go to exec
+//! exec:    (entered here otherwise)
+//!          if argc < 2: rax = -ENOEXEC, go to exec_failed
 //!          rdi = argv[0]            ; the program's path (init resolved PATH)
 //!          rsi = &argv[1]           ; the program's own argv
 //!          rdx = &argv[argc + 1]    ; envp
 //!          execve(rdi, rsi, rdx)
 //!          ; it returned: -errno in rax
-//! short:
-//!          i = -rax, or 0 if i >= number of messages
-//!          write(2, PREFIX, PREFIX_LEN)      ; "nook-runtime init: ... \"prog\": "
+//! exec_failed:
+//!          prefix = EXEC_PREFIX ("nook-runtime init: ... \"prog\": "), status 127
+//! report:  i = -rax, or 0 if i >= number of messages
+//!          write(2, prefix)
 //!          write(2, BLOB + OFF[i], LEN[i])   ; the errno's text and "\n"
-//!          exit_group(127)
+//!          exit_group(status)
+//! gate_failed:
+//!          prefix = GATE_PREFIX ("nook-runtime init: open exec fifo ...: "),
+//!          status 1, go to report
 //! ```
 //! init always passes the path and the program's argv (never empty): fewer
-//! than two arguments means the stub was entered again through
-//! /proc/self/exe by the program it execs (`#!/proc/self/exe`), each round
-//! one argument shorter; it stops there instead of looping.
-//! The message is init's own for a failed execve (`process::exec_error`);
-//! 127 is the exit status init gives it too.
+//! arguments means the stub was entered again through /proc/self/exe by the
+//! program it execs (`#!/proc/self/exe`), each round one argument shorter;
+//! it stops there instead of looping.
+//! The messages and exit statuses are init's own for a failed execve
+//! (`process::exec_error_prefix`) and a failed gate (`start_gate`).
 
 use crate::error::{Result, SysResult};
 use nix::fcntl::{FcntlArg, SealFlag};
@@ -49,9 +68,9 @@ const ERRNOS: usize = 134;
 
 /// A sealed memfd holding the stub for a program named `prog` (the config's
 /// `process.args[0]`, for the failure message).
-pub fn create(prog: &str) -> Result<OwnedFd> {
+pub fn create(prog: &str, gate: bool) -> Result<OwnedFd> {
     use std::io::Write;
-    let image = image(prog, &super::process::exec_error_text);
+    let image = image(prog, gate, &super::process::exec_error_text);
     // MFD_EXEC (6.3+) keeps it executable where vm.memfd_noexec is 1; with 2
     // the flag is refused and so is the stub (the caller re-executes instead).
     let base = MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING;
@@ -72,78 +91,176 @@ pub fn create(prog: &str) -> Result<OwnedFd> {
     Ok(file.into())
 }
 
-/// Code bytes with the places of the three rip-relative displacements and of
-/// the two immediates filled in by `image`.
-struct Code {
-    bytes: Vec<u8>,
-    /// (offset of a disp32, what it points at)
-    fixups: Vec<(usize, Target)>,
-    prefix_len_at: usize,
-}
-
+/// What a rip-relative displacement points at, or whose length an
+/// immediate is.
 #[derive(Clone, Copy)]
 enum Target {
-    Prefix,
+    ExecPrefix,
+    GatePrefix,
+    /// The byte written to the start gate.
+    Zero,
     Table,
     Blob,
 }
 
-fn code() -> Code {
-    let mut b: Vec<u8> = Vec::new();
-    let mut fixups = Vec::new();
-    b.extend([0x48, 0x8b, 0x04, 0x24]); // mov rax, [rsp]
-    b.extend([0x48, 0x83, 0xf8, 0x02]); // cmp rax, 2
-    b.extend([0x72, 0x18]); // jb short: the 24 bytes below
-    b.extend([0x48, 0x8b, 0x7c, 0x24, 0x08]); // mov rdi, [rsp+8]
-    b.extend([0x48, 0x8d, 0x74, 0x24, 0x10]); // lea rsi, [rsp+16]
-    b.extend([0x48, 0x8d, 0x54, 0xc4, 0x10]); // lea rdx, [rsp+rax*8+16]
-    b.extend([0xb8, 59, 0, 0, 0]); // mov eax, SYS_execve
-    b.extend([0x0f, 0x05]); // syscall
-    b.extend([0xeb, 0x05]); // jmp over the next instruction
-    b.push(0xb8); // short: mov eax, -ENOEXEC
-    b.extend((-libc::ENOEXEC).to_le_bytes());
-    b.extend([0xf7, 0xd8]); // neg eax
-    b.push(0x3d); // cmp eax, ERRNOS
-    b.extend((ERRNOS as u32).to_le_bytes());
-    b.extend([0x72, 0x02]); // jb +2
-    b.extend([0x31, 0xc0]); // xor eax, eax
-    b.extend([0x89, 0xc3]); // mov ebx, eax
-    b.extend([0xbf, 2, 0, 0, 0]); // mov edi, 2
-    b.extend([0x48, 0x8d, 0x35]); // lea rsi, [rip+PREFIX]
-    fixups.push((b.len(), Target::Prefix));
-    b.extend([0; 4]);
-    b.push(0xba); // mov edx, PREFIX_LEN
-    let prefix_len_at = b.len();
-    b.extend([0; 4]);
-    b.extend([0xb8, 1, 0, 0, 0]); // mov eax, SYS_write
-    b.extend([0x0f, 0x05]); // syscall
-    b.extend([0x48, 0x8d, 0x0d]); // lea rcx, [rip+TABLE]
-    fixups.push((b.len(), Target::Table));
-    b.extend([0; 4]);
-    b.extend([0x0f, 0xb7, 0x34, 0x99]); // movzx esi, word [rcx+rbx*4]
-    b.extend([0x0f, 0xb7, 0x54, 0x99, 0x02]); // movzx edx, word [rcx+rbx*4+2]
-    b.extend([0x48, 0x8d, 0x05]); // lea rax, [rip+BLOB]
-    fixups.push((b.len(), Target::Blob));
-    b.extend([0; 4]);
-    b.extend([0x48, 0x01, 0xc6]); // add rsi, rax
-    b.extend([0xbf, 2, 0, 0, 0]); // mov edi, 2
-    b.extend([0xb8, 1, 0, 0, 0]); // mov eax, SYS_write
-    b.extend([0x0f, 0x05]); // syscall
-    b.extend([0xbf, 127, 0, 0, 0]); // mov edi, 127
-    b.extend([0xb8, 231, 0, 0, 0]); // mov eax, SYS_exit_group
-    b.extend([0x0f, 0x05]); // syscall
-    Code {
-        bytes: b,
-        fixups,
-        prefix_len_at,
+/// Machine code being put together: bytes, labels, and the 32-bit fields
+/// filled in once every label and the data's place are known.
+#[derive(Default)]
+struct Asm {
+    bytes: Vec<u8>,
+    labels: Vec<(&'static str, usize)>,
+    /// (offset of a rel32, the label it jumps to)
+    jumps: Vec<(usize, &'static str)>,
+    /// (offset of a rip-relative disp32, what it points at)
+    data: Vec<(usize, Target)>,
+    /// (offset of an imm32, the message whose length it is)
+    lengths: Vec<(usize, Target)>,
+}
+
+impl Asm {
+    fn op(&mut self, bytes: &[u8]) {
+        self.bytes.extend(bytes);
+    }
+    fn label(&mut self, name: &'static str) {
+        self.labels.push((name, self.bytes.len()));
+    }
+    fn at(&self, name: &str) -> usize {
+        let found = self.labels.iter().find(|(n, _)| *n == name);
+        found.expect("label defined").1
+    }
+    /// `opcode` followed by a rel32 to `to`.
+    fn jump(&mut self, opcode: &[u8], to: &'static str) {
+        self.op(opcode);
+        self.jumps.push((self.bytes.len(), to));
+        self.op(&[0; 4]);
+    }
+    /// `opcode` followed by a rip-relative disp32 to `to`.
+    fn rip(&mut self, opcode: &[u8], to: Target) {
+        self.op(opcode);
+        self.data.push((self.bytes.len(), to));
+        self.op(&[0; 4]);
+    }
+    /// `opcode` followed by the length of message `of` as an imm32.
+    fn length(&mut self, opcode: &[u8], of: Target) {
+        self.op(opcode);
+        self.lengths.push((self.bytes.len(), of));
+        self.op(&[0; 4]);
     }
 }
 
+/// The code, and where it is entered. The exec part always; with `gate`, the
+/// start-gate part before it (entered first).
+fn code(gate: bool) -> (Asm, usize) {
+    let mut a = Asm::default();
+    // [rsp] = argc, then argv, NULL, envp.
+    a.label("exec");
+    a.op(&[0x48, 0x8b, 0x04, 0x24]); // mov rax, [rsp]
+    a.op(&[0x48, 0x83, 0xf8, 0x02]); // cmp rax, 2
+    a.jump(&[0x0f, 0x82], "enoexec"); // jb
+    a.op(&[0x48, 0x8b, 0x7c, 0x24, 0x08]); // mov rdi, [rsp+8]
+    a.op(&[0x48, 0x8d, 0x74, 0x24, 0x10]); // lea rsi, [rsp+16]
+    a.op(&[0x48, 0x8d, 0x54, 0xc4, 0x10]); // lea rdx, [rsp+rax*8+16]
+    a.op(&[0xb8, 59, 0, 0, 0]); // mov eax, SYS_execve
+    a.op(&[0x0f, 0x05]); // syscall
+    a.jump(&[0xe9], "exec_failed"); // jmp
+    a.label("enoexec");
+    a.op(&[0xb8]); // mov eax, -ENOEXEC
+    a.op(&(-libc::ENOEXEC).to_le_bytes());
+    a.label("exec_failed");
+    a.rip(&[0x4c, 0x8d, 0x2d], Target::ExecPrefix); // lea r13, [rip+EXEC_PREFIX]
+    a.length(&[0x41, 0xbe], Target::ExecPrefix); // mov r14d, its length
+    a.op(&[0x41, 0xbf, 127, 0, 0, 0]); // mov r15d, 127
+                                       // eax = -errno; r13, r14d: the prefix; r15d: the exit status.
+    a.label("report");
+    a.op(&[0xf7, 0xd8]); // neg eax
+    a.op(&[0x3d]); // cmp eax, ERRNOS
+    a.op(&(ERRNOS as u32).to_le_bytes());
+    a.op(&[0x72, 0x02]); // jb +2
+    a.op(&[0x31, 0xc0]); // xor eax, eax
+    a.op(&[0x89, 0xc3]); // mov ebx, eax
+    a.op(&[0xbf, 2, 0, 0, 0]); // mov edi, 2
+    a.op(&[0x4c, 0x89, 0xee]); // mov rsi, r13
+    a.op(&[0x44, 0x89, 0xf2]); // mov edx, r14d
+    a.op(&[0xb8, 1, 0, 0, 0]); // mov eax, SYS_write
+    a.op(&[0x0f, 0x05]); // syscall
+    a.rip(&[0x48, 0x8d, 0x0d], Target::Table); // lea rcx, [rip+TABLE]
+    a.op(&[0x0f, 0xb7, 0x34, 0x99]); // movzx esi, word [rcx+rbx*4]
+    a.op(&[0x0f, 0xb7, 0x54, 0x99, 0x02]); // movzx edx, word [rcx+rbx*4+2]
+    a.rip(&[0x48, 0x8d, 0x05], Target::Blob); // lea rax, [rip+BLOB]
+    a.op(&[0x48, 0x01, 0xc6]); // add rsi, rax
+    a.op(&[0xbf, 2, 0, 0, 0]); // mov edi, 2
+    a.op(&[0xb8, 1, 0, 0, 0]); // mov eax, SYS_write
+    a.op(&[0x0f, 0x05]); // syscall
+    a.op(&[0x44, 0x89, 0xff]); // mov edi, r15d
+    a.op(&[0xb8, 231, 0, 0, 0]); // mov eax, SYS_exit_group
+    a.op(&[0x0f, 0x05]); // syscall
+    if !gate {
+        return (a, 0);
+    }
+    // argv[0] = "/proc/self/fd/N", N the gate's O_PATH handle.
+    a.label("gate");
+    a.op(&[0x48, 0x8b, 0x04, 0x24]); // mov rax, [rsp]
+    a.op(&[0x48, 0x83, 0xf8, 0x03]); // cmp rax, 3
+    a.jump(&[0x0f, 0x83], "gate_open"); // jae
+    a.op(&[0x48, 0xc7, 0x04, 0x24, 1, 0, 0, 0]); // mov qword [rsp], 1
+    a.jump(&[0xe9], "exec"); // jmp: too few, the exec part says ENOEXEC
+    a.label("gate_open");
+    a.op(&[0x48, 0xc7, 0xc7]); // mov rdi, AT_FDCWD
+    a.op(&libc::AT_FDCWD.to_le_bytes());
+    a.op(&[0x48, 0x8b, 0x74, 0x24, 0x08]); // mov rsi, [rsp+8]
+    a.op(&[0xba]); // mov edx, O_WRONLY | O_CLOEXEC
+    a.op(&((libc::O_WRONLY | libc::O_CLOEXEC) as u32).to_le_bytes());
+    a.op(&[0x45, 0x31, 0xd2]); // xor r10d, r10d
+    a.op(&[0xb8]); // mov eax, SYS_openat
+    a.op(&(libc::SYS_openat as u32).to_le_bytes());
+    a.op(&[0x0f, 0x05]); // syscall: blocks until `start` opens the other end
+    a.op(&[0x48, 0x85, 0xc0]); // test rax, rax
+    a.jump(&[0x0f, 0x88], "gate_failed"); // js
+    a.op(&[0x48, 0x89, 0xc7]); // mov rdi, rax
+    a.rip(&[0x48, 0x8d, 0x35], Target::Zero); // lea rsi, [rip+ZERO]
+    a.op(&[0xba, 1, 0, 0, 0]); // mov edx, 1
+    a.op(&[0xb8, 1, 0, 0, 0]); // mov eax, SYS_write
+    a.op(&[0x0f, 0x05]); // syscall
+    a.op(&[0x48, 0x85, 0xc0]); // test rax, rax
+    a.jump(&[0x0f, 0x88], "gate_failed"); // js
+    a.op(&[0x48, 0x8b, 0x74, 0x24, 0x08]); // mov rsi, [rsp+8]
+    a.op(&[0x48, 0x83, 0xc6, GATE_PATH.len() as u8]); // add rsi, len("/proc/self/fd/")
+    a.op(&[0x31, 0xff]); // xor edi, edi
+    a.label("digit");
+    a.op(&[0x0f, 0xb6, 0x06]); // movzx eax, byte [rsi]
+    a.op(&[0x85, 0xc0]); // test eax, eax
+    a.jump(&[0x0f, 0x84], "close"); // jz
+    a.op(&[0x6b, 0xff, 0x0a]); // imul edi, edi, 10
+    a.op(&[0x8d, 0x7c, 0x07, 0xd0]); // lea edi, [rdi+rax-'0']
+    a.op(&[0x48, 0xff, 0xc6]); // inc rsi
+    a.jump(&[0xe9], "digit"); // jmp
+    a.label("close");
+    a.op(&[0xb8, 3, 0, 0, 0]); // mov eax, SYS_close
+    a.op(&[0x0f, 0x05]); // syscall: the handle, not for the program
+    a.op(&[0x48, 0x8b, 0x04, 0x24]); // mov rax, [rsp]
+    a.op(&[0x48, 0xff, 0xc8]); // dec rax
+    a.op(&[0x48, 0x89, 0x44, 0x24, 0x08]); // mov [rsp+8], rax
+    a.op(&[0x48, 0x83, 0xc4, 0x08]); // add rsp, 8: argc - 1, then argv[1..]
+    a.jump(&[0xe9], "exec"); // jmp
+    a.label("gate_failed");
+    a.rip(&[0x4c, 0x8d, 0x2d], Target::GatePrefix); // lea r13, [rip+GATE_PREFIX]
+    a.length(&[0x41, 0xbe], Target::GatePrefix); // mov r14d, its length
+    a.op(&[0x41, 0xbf, 1, 0, 0, 0]); // mov r15d, 1
+    a.jump(&[0xe9], "report"); // jmp
+    let entry = a.at("gate");
+    (a, entry)
+}
+
+/// How init names the gate's handle to the stub (argv[0]), before its number.
+pub const GATE_PATH: &str = "/proc/self/fd/";
+
 /// The whole ELF file: header, a PT_LOAD of the file (r-x) and a PT_GNU_STACK
-/// (rw-, so the stack is not executable), code, then the data: the message
-/// prefix, the table of (offset, length) per errno, and the texts.
-fn image(prog: &str, text_of: &dyn Fn(i32) -> String) -> Vec<u8> {
-    let prefix = super::process::exec_error_prefix(prog).into_bytes();
+/// (rw-, so the stack is not executable), code, then the data: the two
+/// message prefixes, the gate's byte, the table of (offset, length) per
+/// errno, and the texts.
+fn image(prog: &str, gate: bool, text_of: &dyn Fn(i32) -> String) -> Vec<u8> {
+    let exec_prefix = super::process::exec_error_prefix(prog).into_bytes();
+    let gate_prefix = super::start_gate::stub_error_prefix().into_bytes();
     let mut table = Vec::with_capacity(ERRNOS * 4);
     let mut blob: Vec<u8> = Vec::new();
     for errno in 0..ERRNOS as i32 {
@@ -157,10 +274,12 @@ fn image(prog: &str, text_of: &dyn Fn(i32) -> String) -> Vec<u8> {
         table.extend((len as u16).to_le_bytes());
         blob.extend(text.as_bytes());
     }
-    let code = code();
+    let (code, entry) = code(gate);
     let code_at = EHDR + 2 * PHDR;
-    let prefix_at = code_at + code.bytes.len();
-    let table_at = prefix_at + prefix.len();
+    let exec_prefix_at = code_at + code.bytes.len();
+    let gate_prefix_at = exec_prefix_at + exec_prefix.len();
+    let zero_at = gate_prefix_at + gate_prefix.len();
+    let table_at = zero_at + 1;
     let blob_at = table_at + table.len();
     let total = blob_at + blob.len();
 
@@ -171,7 +290,7 @@ fn image(prog: &str, text_of: &dyn Fn(i32) -> String) -> Vec<u8> {
     out.extend(2u16.to_le_bytes()); // ET_EXEC
     out.extend(62u16.to_le_bytes()); // EM_X86_64
     out.extend(1u32.to_le_bytes()); // EV_CURRENT
-    out.extend((BASE + code_at as u64).to_le_bytes()); // e_entry
+    out.extend((BASE + (code_at + entry) as u64).to_le_bytes()); // e_entry
     out.extend((EHDR as u64).to_le_bytes()); // e_phoff
     out.extend(0u64.to_le_bytes()); // e_shoff
     out.extend(0u32.to_le_bytes()); // e_flags
@@ -195,21 +314,33 @@ fn image(prog: &str, text_of: &dyn Fn(i32) -> String) -> Vec<u8> {
     out.extend(16u64.to_le_bytes());
     debug_assert_eq!(out.len(), code_at);
 
-    let mut bytes = code.bytes;
-    for (at, target) in code.fixups {
+    let mut bytes = code.bytes.clone();
+    let mut put = |at: usize, v: i32| bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    // rel32 and rip-relative: from the end of the 4-byte field (the next instruction).
+    for &(at, label) in &code.jumps {
+        put(at, code.at(label) as i32 - (at + 4) as i32);
+    }
+    for &(at, target) in &code.data {
         let to = match target {
-            Target::Prefix => prefix_at,
+            Target::ExecPrefix => exec_prefix_at,
+            Target::GatePrefix => gate_prefix_at,
+            Target::Zero => zero_at,
             Target::Table => table_at,
             Target::Blob => blob_at,
         };
-        // rip-relative: from the end of the 4-byte field (the next instruction).
-        let disp = to as i64 - (code_at + at + 4) as i64;
-        bytes[at..at + 4].copy_from_slice(&(disp as i32).to_le_bytes());
+        put(at, to as i32 - (code_at + at + 4) as i32);
     }
-    let at = code.prefix_len_at;
-    bytes[at..at + 4].copy_from_slice(&(prefix.len() as u32).to_le_bytes());
+    for &(at, of) in &code.lengths {
+        let len = match of {
+            Target::GatePrefix => gate_prefix.len(),
+            _ => exec_prefix.len(),
+        };
+        put(at, len as i32);
+    }
     out.extend(bytes);
-    out.extend(prefix);
+    out.extend(exec_prefix);
+    out.extend(gate_prefix);
+    out.push(b'0');
     out.extend(table);
     out.extend(blob);
     out
@@ -223,9 +354,17 @@ mod tests {
 
     /// The image as a file on disk, run like any program.
     fn stub_file(prog: &str) -> (tempfile_dir::Dir, std::path::PathBuf) {
+        stub_file_for(prog, false)
+    }
+
+    fn stub_file_for(prog: &str, gate: bool) -> (tempfile_dir::Dir, std::path::PathBuf) {
         let dir = tempfile_dir::Dir::new();
         let path = dir.0.join("stub");
-        std::fs::write(&path, image(prog, &crate::kernel::process::exec_error_text)).unwrap();
+        std::fs::write(
+            &path,
+            image(prog, gate, &crate::kernel::process::exec_error_text),
+        )
+        .unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         (dir, path)
     }
@@ -323,15 +462,88 @@ mod tests {
     #[test]
     fn an_errno_outside_the_table_gets_entry_zero() {
         let text = |e: i32| format!("text {e}");
-        let img = image("p", &text);
+        let img = image("p", true, &text);
         let blob = String::from_utf8_lossy(&img);
         assert!(blob.contains("text 0\n") && blob.contains("text 133\n"));
         assert!(!blob.contains("text 134"));
     }
 
     #[test]
+    fn at_a_gate_it_waits_for_the_reader_writes_the_byte_and_leaves_no_handle() {
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        let (dir, stub) = stub_file_for("sh", true);
+        let fifo = dir.0.join("exec.fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        // Inherited by the stub, as init's handle is (no O_CLOEXEC).
+        let handle = nix::fcntl::open(
+            &fifo,
+            nix::fcntl::OFlag::O_PATH,
+            nix::sys::stat::Mode::empty(),
+        )
+        .unwrap();
+        let n = handle.as_raw_fd();
+        let script =
+            format!("test -e /proc/self/fd/{n} && echo leaked || echo closed; echo \"$0 $1\"");
+        let child = Command::new(&stub)
+            .arg0(format!("{GATE_PATH}{n}"))
+            .args(["/bin/sh", "sh", "-c", &script, "zero", "one"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(handle);
+        // Nobody has opened the gate: the program cannot have run yet.
+        let exe = std::fs::read_link(format!("/proc/{}/exe", child.id())).unwrap();
+        assert_eq!(exe, stub);
+        let mut gate = std::fs::File::open(&fifo).unwrap();
+        let mut got = Vec::new();
+        // The byte, then end-of-file: its end was close-on-exec.
+        gate.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"0");
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "closed\nzero one\n");
+        assert_eq!(out.status.code(), Some(0));
+    }
+
+    #[test]
+    fn a_gate_it_cannot_open_says_so_as_init_would_and_exits_1() {
+        let (_dir, stub) = stub_file_for("prog", true);
+        let out = Command::new(&stub)
+            .arg0(format!("{GATE_PATH}987654"))
+            .args(["/bin/true", "true"])
+            .output()
+            .unwrap();
+        let want = format!(
+            "{}{}\n",
+            crate::kernel::start_gate::stub_error_prefix(),
+            crate::kernel::process::exec_error_text(libc::ENOENT)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stderr), want);
+        assert_eq!(out.status.code(), Some(1));
+    }
+
+    #[test]
+    fn at_a_gate_without_a_program_it_stops_with_enoexec() {
+        let (_dir, stub) = stub_file_for("prog", true);
+        for args in [&[][..], &["/bin/true"][..]] {
+            let out = Command::new(&stub)
+                .arg0(format!("{GATE_PATH}0"))
+                .args(args)
+                .output()
+                .unwrap();
+            let want = format!(
+                "{}{}\n",
+                crate::kernel::process::exec_error_prefix("prog"),
+                crate::kernel::process::exec_error_text(libc::ENOEXEC)
+            );
+            assert_eq!(String::from_utf8_lossy(&out.stderr), want, "{args:?}");
+            assert_eq!(out.status.code(), Some(127));
+        }
+    }
+
+    #[test]
     fn the_sealed_memfd_cannot_be_written() {
-        let fd = create("p").unwrap();
+        let fd = create("p", false).unwrap();
         let err = nix::unistd::write(&fd, b"x").unwrap_err();
         assert_eq!(err, nix::errno::Errno::EPERM);
     }

@@ -130,19 +130,27 @@ pub fn alive(pid: i32) -> bool {
 
 /// execve with a PATH search in the *container's* environment. With `stub`
 /// (kernel::exec_stub), through it: the stub is executed with the program's
-/// path first, then its argv, and execs the program itself.
+/// path first, then its argv, and execs the program itself. With `gate` too
+/// (a stub made for it), the stub waits at the start gate first.
 pub fn exec(
     args: &[String],
     env: &[String],
     stub: Option<&std::os::fd::OwnedFd>,
+    gate: Option<&std::os::fd::OwnedFd>,
 ) -> Result<std::convert::Infallible> {
+    use std::os::fd::AsRawFd;
     let path = find_program(&args[0], env);
     let cpath = cstring(&path)?;
     let cargs: Vec<CString> = args.iter().map(|a| cstring(a)).collect::<Result<_>>()?;
     let cenv: Vec<CString> = env.iter().map(|a| cstring(a)).collect::<Result<_>>()?;
     let res = match stub {
         Some(stub) => {
-            let argv: Vec<&CString> = std::iter::once(&cpath).chain(&cargs).collect();
+            // A stub made for the gate waits there first, told the handle's
+            // number by its first argument (kernel::exec_stub).
+            let gate = gate
+                .map(|g| cstring(&format!("{}{}", super::exec_stub::GATE_PATH, g.as_raw_fd())))
+                .transpose()?;
+            let argv: Vec<&CString> = gate.iter().chain([&cpath]).chain(&cargs).collect();
             nix::unistd::execveat(stub, c"", &argv, &cenv, nix::fcntl::AtFlags::AT_EMPTY_PATH)
         }
         None => nix::unistd::execve(&cpath, &cargs, &cenv),

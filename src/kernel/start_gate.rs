@@ -3,6 +3,9 @@
 //! for reading. init runs the startContainer hooks, writes one byte and execs;
 //! its end is close-on-exec, so `start` sees end-of-file exactly when execve
 //! has replaced init (or init has died), and only then runs poststart hooks.
+//! Where init execs the container's program through the exec stub and has no
+//! startContainer hooks to run, the stub waits at the gate in init's place
+//! (kernel::exec_stub): same opens, same byte, same close-on-exec end.
 
 use crate::error::{Error, Result, SysResult};
 use crate::kernel::memory::{self, CleanPages};
@@ -46,7 +49,16 @@ pub fn wait(handle: &OwnedFd, release: Option<&CleanPages>) -> Result<OwnedFd> {
             .and_then(|path| memory::release_then_open(pages, &path, flags)),
         None => open(path.as_str(), flags, Mode::empty()),
     };
-    opened.map_err(|e| Error::sys("open", "exec fifo (is /proc mounted in the container?)", e))
+    opened.map_err(|e| Error::sys("open", OPENED_AS, e))
+}
+
+/// What a failed open of the gate names.
+const OPENED_AS: &str = "exec fifo (is /proc mounted in the container?)";
+
+/// What the exec stub, waiting at the gate in init's place, prints before
+/// the errno's text when the gate's open or write fails (init's words).
+pub fn stub_error_prefix() -> String {
+    format!("{}open {OPENED_AS}: ", super::process::INIT_ERROR_PREFIX)
 }
 
 /// init: tell `start` that the hooks ran and execve comes next.

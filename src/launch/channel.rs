@@ -36,7 +36,9 @@
 //!    │ ◄────────────────────────────────── Console (+ pty master)  │ (terminal only)
 //!    │ ◄──────────────────────── SeccompListener (+ notify fd)    │ (SCMP_ACT_NOTIFY only)
 //!    │ send fd + state to listenerPath; Ack ─────────────────────► │
-//!    │ ◄─────────────────────────────────────────────────── Ready │ blocks on exec.fifo
+//!    │ ◄─────────────────────────────────────────────────── Ready │ blocks on exec.fifo, or
+//!    │ ◄──────────────────── end-of-file (its end is close-on-exec) │ execs the exec stub, which
+//!    │                                                            │ blocks there instead
 //!    │ ◄──────────────────────────────────────── Error{msg} (any step, instead)
 //! ```
 #![forbid(unsafe_code)]

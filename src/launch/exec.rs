@@ -16,7 +16,7 @@ pub fn main(req: &Request, chan: &Channel) -> Result<Infallible> {
     match setup(req, chan) {
         Ok(env) => {
             chan.close_copy();
-            process::exec(&req.plan.process.args, &env, None)
+            process::exec(&req.plan.process.args, &env, None, None)
         }
         Err(e) => {
             let _ = chan.send(&Msg::Error { msg: e.to_string() });

@@ -31,7 +31,9 @@ pub struct Waits {
 pub fn main(req: &Request, chan: &Channel, waits: Waits) -> Result<Infallible> {
     match setup(req, chan, waits) {
         Ok(ready) => {
-            if req.gate.is_some() {
+            // `create` returns at Ready, unless the stub waits at the gate:
+            // then at the end-of-file of our end, closed by the exec into it.
+            if req.gate.is_some() && !req.stub_at_gate() {
                 chan.close_copy();
             }
             match after_ready(req, chan, ready) {
@@ -206,17 +208,31 @@ fn gate_release(req: &Request) -> Option<CleanPages> {
 
 /// Wait on the gate, run startContainer hooks, exec. Without a gate (`run`)
 /// the hooks run at once; their failure goes to the parent on the channel,
-/// which is still open (and closes on exec).
+/// which is still open (and closes on exec). With the exec stub, the stub
+/// waits at the gate instead: the container waiting for `start` is a
+/// process of a few KiB that never ran the runtime's binary from the host.
 fn after_ready(req: &Request, chan: &Channel, ready: Ready) -> Result<Infallible> {
     let Some(gate) = req.gate else {
         if let Err(e) = (req.hooks)(HookKind::StartContainer, ready.pid) {
             let _ = chan.send(&Msg::Error { msg: e.to_string() });
             std::process::exit(1);
         }
-        return process::exec(&req.plan.process.args, &ready.env, req.exec_stub);
+        return process::exec(&req.plan.process.args, &ready.env, req.exec_stub, None);
     };
+    if req.stub_at_gate() {
+        // The stub waits at the gate in init's place (there are no
+        // startContainer hooks to run: container::sealing).
+        let Err(e) = process::exec(
+            &req.plan.process.args,
+            &ready.env,
+            req.exec_stub,
+            Some(gate),
+        );
+        let _ = chan.send(&Msg::Error { msg: e.to_string() });
+        std::process::exit(1);
+    }
     let gate_w = start_gate::wait(gate, ready.release.as_ref())?;
     (req.hooks)(HookKind::StartContainer, ready.pid)?;
     start_gate::pass(&gate_w)?;
-    process::exec(&req.plan.process.args, &ready.env, req.exec_stub)
+    process::exec(&req.plan.process.args, &ready.env, req.exec_stub, None)
 }

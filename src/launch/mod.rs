@@ -51,8 +51,9 @@ pub struct Request<'a> {
     pub preserved_fds: Vec<i32>,
     /// Join a fresh session keyring named after the container (runc's default).
     pub new_keyring: bool,
-    /// init may wait long at the start gate (`create`, not `run`): it gives
-    /// back the runtime's clean pages just before it blocks there.
+    /// init may wait long at the start gate (`create`, not `run`, and not
+    /// through the exec stub): it gives back the runtime's clean pages just
+    /// before it blocks there.
     pub waits: bool,
     /// The exec stub (kernel::exec_stub) init executes the program through,
     /// when the runtime does not run from a sealed view of its binary
@@ -72,6 +73,14 @@ pub struct Request<'a> {
     pub hooks: &'a dyn Fn(HookKind, i32) -> Result<()>,
 }
 
+impl Request<'_> {
+    /// init execs the exec stub before the start gate and the stub waits
+    /// there (kernel::exec_stub): `create` returns once init has exec'd it.
+    pub fn stub_at_gate(&self) -> bool {
+        self.gate.is_some() && self.exec_stub.is_some()
+    }
+}
+
 /// The running init an exec joins: its pid, and a pidfd opened while its
 /// start time was checked, so a pid reused meanwhile is noticed.
 #[derive(Clone, Copy)]
@@ -89,7 +98,9 @@ pub struct Launched {
     pub console: Option<std::os::fd::OwnedFd>,
     /// Without a start gate (`run`): our end of the channel, which reads an
     /// `Error` if init's startContainer hooks fail, else end-of-file once
-    /// init has exec'd (its end is close-on-exec).
+    /// init has exec'd (its end is close-on-exec). With a gate the exec stub
+    /// waits at (`Request::stub_at_gate`): end-of-file once init has exec'd
+    /// the stub, an `Error` if it could not.
     pub channel: Option<channel::Channel>,
 }
 
@@ -172,10 +183,10 @@ pub fn create(req: &Request) -> Result<Launched> {
     Ok(keep_channel(req, launched, ours))
 }
 
-/// A launch without a start gate keeps the channel for the caller (see
-/// `Launched::channel`).
+/// A launch without a start gate, or whose gate the stub waits at, keeps the
+/// channel for the caller (see `Launched::channel`).
 fn keep_channel(req: &Request, mut launched: Launched, ours: channel::Channel) -> Launched {
-    if req.gate.is_none() && req.exec_into.is_none() {
+    if (req.gate.is_none() || req.stub_at_gate()) && req.exec_into.is_none() {
         launched.channel = Some(ours);
     }
     launched

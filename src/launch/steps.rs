@@ -143,9 +143,12 @@ pub(super) fn close_leaked_fds(req: &Request, chan: &Channel) -> Result<()> {
         let _ = nix::unistd::close(fd);
     }
     // Preserved fds must survive exec; the channel, the gate and the stub are
-    // close-on-exec.
+    // close-on-exec, but for a gate the stub waits at (it closes that itself).
     for fd in &req.preserved_fds {
         process::clear_cloexec(*fd)?;
+    }
+    if let Some(gate) = req.gate.filter(|_| req.stub_at_gate()) {
+        process::clear_cloexec(gate.as_raw_fd())?;
     }
     Ok(())
 }
