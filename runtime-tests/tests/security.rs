@@ -49,6 +49,15 @@ fn open_runtime_exe_from_neighbour(caps: Option<&[&str]>) {
         r["result"], "ok",
         "A's init binary was opened for writing: {r}"
     );
+    if caps.is_none() && !is_runc() {
+        // nook's waiting init is not dumpable: without CAP_SYS_PTRACE B may not read
+        // its environment, nor its fds (the host's exec.fifo, which would start A).
+        // runc 1.1.5's can be read (its state dir path, its fifo fd).
+        for path in ["/proc/1/environ", "/proc/1/fd/0"] {
+            let r = rt.run_probe(&b, &["cat", path]);
+            assert_eq!(r["error"], "EACCES", "{path} of A's init: {r}");
+        }
+    }
     assert_eq!(rt.status_of(&a_id).as_deref(), Some("created"));
     let after = fs::read(rt.binary()).expect("read the runtime binary again");
     assert!(before == after, "the runtime binary changed");
@@ -225,16 +234,16 @@ fn a_proc_self_exe_program_never_runs_the_host_binary() {
 }
 
 /// The same through `create` and `start`: nook's init execs the stub before the start
-/// gate and the stub waits there, so the script runs the stub again, which stops with
-/// its message on the container's stderr (create's). runc's waiting init is its sealed
-/// copy, which refuses the arguments.
+/// gate and the stub waits there, so the script runs the stub again (its path first,
+/// then the arguments), which stops with its message on the container's stderr
+/// (create's). runc's waiting init is its sealed copy, which refuses the arguments.
 #[test]
 fn a_proc_self_exe_program_started_later_never_runs_the_host_binary() {
     let (rt, b) = (Runtime::under_test(), Bundle::new());
     let script = b.in_rootfs("/evil.sh");
     fs::write(&script, "#!/proc/self/exe\n").unwrap();
     fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    b.save_with(|c| c["process"]["args"] = json!(["/evil.sh"]));
+    b.save_with(|c| c["process"]["args"] = json!(["/evil.sh", "a", "b"]));
     let id = rt.new_id();
     let created = rt.create_saved(&b, &id, &[]);
     created.ok();

@@ -342,7 +342,7 @@ fn create_in(
     let pid = launched.pid;
     // The stub waits at the gate: init_exe is its, once init has exec'd it.
     if let Some(chan) = launched.channel.take_if(|_| gate.is_some()) {
-        if let Err(e) = exec_done(&chan) {
+        if let Err(e) = exec_done(&chan).and_then(|_| waits_in_stub(pid)) {
             let _ = process::kill(pid, Signal::SIGKILL);
             return Err(e);
         }
@@ -385,6 +385,23 @@ fn exec_done(chan: &launch::channel::Channel) -> Result<()> {
         Some((launch::channel::Msg::Error { msg }, _)) => Err(Error::Child(msg)),
         Some((other, _)) => Err(Error::Init(format!("unexpected message {other:?}"))),
     }
+}
+
+/// The channel also closes when init dies before its exec (killed): it must
+/// be alive and, where its exe can be read, running the stub.
+fn waits_in_stub(pid: i32) -> Result<()> {
+    let stub = format!("/memfd:{}", crate::kernel::exec_stub::NAME);
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe"));
+    let in_stub = match exe {
+        Ok(p) => p.to_string_lossy().starts_with(&stub),
+        Err(e) => e.kind() == std::io::ErrorKind::PermissionDenied,
+    };
+    if process::alive(pid) && in_stub {
+        return Ok(());
+    }
+    Err(Error::Init(
+        "container init exited before it was ready".into(),
+    ))
 }
 
 /// Written to a temporary name and renamed, so a reader never sees half a pid.

@@ -23,7 +23,8 @@
 //!     process is root (exec gives root the same sets each time), or every
 //!     capability it has is ambient (kept as it is by an exec);
 //!   - the seccomp filter lets the stub's `execveat` and `execve` through,
-//!     and at a gate its `openat`, `write` and `close` of the gate.
+//!     and at a gate its `prctl` (not dumpable while it waits, as init) and
+//!     its `openat`, `write` and `close` of the gate.
 //!
 //!   (nook sets no LSM labels, whose exec transitions would apply to the
 //!   stub: with LSM support this gains a condition.)
@@ -49,7 +50,7 @@ pub fn prepare(plan: &Plan, gateless: bool) -> Result<Option<OwnedFd>> {
     let why_not = match why_not_stub(plan) {
         None => match exec_stub::create(&plan.process.args[0], !gateless) {
             Ok(stub) if seccomp_allows(plan, &stub, !gateless) => return Ok(Some(stub)),
-            Ok(_) => "the seccomp filter does not let the stub's execs through".to_string(),
+            Ok(_) => "the seccomp filter does not let the stub's system calls through".to_string(),
             Err(e) => e.to_string(),
         },
         Some(why) => why.to_string(),
@@ -89,7 +90,8 @@ fn why_not_stub(plan: &Plan) -> Option<&'static str> {
 }
 
 /// The filter, as loaded, must let init's `execveat` of the stub and the
-/// stub's `execve` through untouched, and at a gate the stub's `openat` of it
+/// stub's `execve` through untouched, and at a gate the stub's
+/// `prctl(PR_SET_DUMPABLE, 0)`, its `openat` of the gate
 /// (write-only, close-on-exec), its one-byte `write` and the handle's
 /// `close`. Pointer arguments are not known here (filters do not look at
 /// them); nor are the fds the stub writes to and closes, taken as 3 (a
@@ -102,8 +104,10 @@ fn seccomp_allows(plan: &Plan, stub: &OwnedFd, gate: bool) -> bool {
             && f.allows(libc::SYS_execve, [0; 6]);
         let at_fdcwd = libc::AT_FDCWD as i64 as u64;
         let flags = (libc::O_WRONLY | libc::O_CLOEXEC) as u64;
+        let dumpable = libc::PR_SET_DUMPABLE as u64;
         let waits = !gate
-            || f.allows(libc::SYS_openat, [at_fdcwd, 0, flags, 0, 0, 0])
+            || f.allows(libc::SYS_prctl, [dumpable, 0, 0, 0, 0, 0])
+                && f.allows(libc::SYS_openat, [at_fdcwd, 0, flags, 0, 0, 0])
                 && f.allows(libc::SYS_write, [3, 0, 1, 0, 0, 0])
                 && f.allows(libc::SYS_close, [3, 0, 0, 0, 0, 0]);
         execs && waits
@@ -193,7 +197,7 @@ mod tests {
             assert!(!seccomp_allows(&with(json!(["execve"])), &fd, gate));
         }
         // The gate's syscalls matter only to a stub that waits there.
-        for name in ["openat", "write", "close"] {
+        for name in ["prctl", "openat", "write", "close"] {
             let f = with(json!([name]));
             assert!(seccomp_allows(&f, &fd, false), "{name}");
             assert!(!seccomp_allows(&f, &fd, true), "{name}");

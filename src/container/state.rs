@@ -29,8 +29,9 @@ impl Status {
     }
 }
 
-/// Is `pid` still running the binary it ran when `create` returned (the
-/// runtime's, before its execve)?
+/// Is `pid` still running the binary it ran when `create` returned (the exec
+/// stub waiting at the gate, or the runtime's sealed binary), not yet the
+/// container's program?
 fn still_runtime(pid: i32, init_exe: &str) -> bool {
     match std::fs::read_link(format!("/proc/{pid}/exe")) {
         Ok(p) => init_exe.is_empty() || p.to_string_lossy() == init_exe,
@@ -48,7 +49,8 @@ pub struct Saved {
     pub pid: i32,
     /// Start time of `pid` (clock ticks since boot) so a reused pid is not mistaken for ours.
     pub pid_start: u64,
-    /// What /proc/<pid>/exe showed when `create` returned (the runtime's binary).
+    /// What /proc/<pid>/exe showed when `create` returned (the exec stub, or
+    /// the runtime's sealed binary).
     #[serde(default)]
     pub init_exe: String,
     pub created: String,
@@ -69,7 +71,7 @@ impl Saved {
         let alive = matches!(crate::kernel::procfs::process_stat(self.pid),
             Some((s, start)) if s != 'Z' && s != 'X' && start == self.pid_start);
         // A gate left behind (a `start` killed half-way) must not make a running
-        // container look created: init still runs our sealed binary until execve.
+        // container look created: init runs what it ran at create until execve.
         let gate_exists = gate_exists && still_runtime(self.pid, &self.init_exe);
         match (alive, gate_exists) {
             (false, _) => Status::Stopped,

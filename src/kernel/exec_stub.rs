@@ -19,10 +19,12 @@
 //! the runtime. init names the gate's O_PATH handle (inherited, not
 //! close-on-exec) by the first argument.
 //!
-//! The program (hand-assembled, 176 bytes of headers and about 300 of code):
+//! The program (hand-assembled, 176 bytes of headers and about 360 of code):
 //! ```text
 //! gate:    (entered here when made for a gate)
-//!          if argc < 3: argc = 1, go to exec      ; which says ENOEXEC
+//!          prctl(PR_SET_DUMPABLE, 0)              ; as init was (the exec undoes it)
+//!          if argc < 3 or argv[0] does not start with "/proc/self/fd/":
+//!              argc = 1, go to exec               ; which says ENOEXEC
 //!          fd = openat(AT_FDCWD, argv[0], O_WRONLY|O_CLOEXEC)  ; "/proc/self/fd/N":
 //!                                                 ; blocks until `start` reads
 //!          write(fd, "0", 1)                      ; fails: go to gate_failed
@@ -45,10 +47,11 @@
 //!          prefix = GATE_PREFIX ("nook-runtime init: open exec fifo ...: "),
 //!          status 1, go to report
 //! ```
-//! init always passes the path and the program's argv (never empty): fewer
-//! arguments means the stub was entered again through /proc/self/exe by the
-//! program it execs (`#!/proc/self/exe`), each round one argument shorter;
-//! it stops there instead of looping.
+//! init always passes the path and the program's argv (never empty), and at
+//! a gate the gate's path first: fewer arguments, or at a gate a first one
+//! that is not the gate's, means the stub was entered again through
+//! /proc/self/exe by the program it execs (`#!/proc/self/exe`, whose path then
+//! comes first); it stops there instead of looping.
 //! The messages and exit statuses are init's own for a failed execve
 //! (`process::exec_error_prefix`) and a failed gate (`start_gate`).
 
@@ -199,11 +202,34 @@ fn code(gate: bool) -> (Asm, usize) {
     }
     // argv[0] = "/proc/self/fd/N", N the gate's O_PATH handle.
     a.label("gate");
+    // Not dumpable while it waits, as init was: a process that joins the pid
+    // namespace meanwhile may not read its fds (the host's exec.fifo) or
+    // environment. The program's execve makes it dumpable again.
+    a.op(&[0xbf]); // mov edi, PR_SET_DUMPABLE
+    a.op(&(libc::PR_SET_DUMPABLE as u32).to_le_bytes());
+    a.op(&[0x31, 0xf6]); // xor esi, esi
+    a.op(&[0xb8]); // mov eax, SYS_prctl
+    a.op(&(libc::SYS_prctl as u32).to_le_bytes());
+    a.op(&[0x0f, 0x05]); // syscall
     a.op(&[0x48, 0x8b, 0x04, 0x24]); // mov rax, [rsp]
     a.op(&[0x48, 0x83, 0xf8, 0x03]); // cmp rax, 3
-    a.jump(&[0x0f, 0x83], "gate_open"); // jae
+    a.jump(&[0x0f, 0x82], "not_gate"); // jb
+    let gate = GATE_PATH.as_bytes();
+    let (q, d, w) = (&gate[..8], &gate[8..12], &gate[12..14]);
+    a.op(&[0x48, 0x8b, 0x74, 0x24, 0x08]); // mov rsi, [rsp+8]
+    a.op(&[0x48, 0xb8]); // mov rax, "/proc/se"
+    a.op(q);
+    a.op(&[0x48, 0x39, 0x06]); // cmp [rsi], rax
+    a.jump(&[0x0f, 0x85], "not_gate"); // jne
+    a.op(&[0x81, 0x7e, 0x08]); // cmp dword [rsi+8], "lf/f"
+    a.op(d);
+    a.jump(&[0x0f, 0x85], "not_gate"); // jne
+    a.op(&[0x66, 0x81, 0x7e, 0x0c]); // cmp word [rsi+12], "d/"
+    a.op(w);
+    a.jump(&[0x0f, 0x84], "gate_open"); // je
+    a.label("not_gate");
     a.op(&[0x48, 0xc7, 0x04, 0x24, 1, 0, 0, 0]); // mov qword [rsp], 1
-    a.jump(&[0xe9], "exec"); // jmp: too few, the exec part says ENOEXEC
+    a.jump(&[0xe9], "exec"); // jmp: entered again, the exec part says ENOEXEC
     a.label("gate_open");
     a.op(&[0x48, 0xc7, 0xc7]); // mov rdi, AT_FDCWD
     a.op(&libc::AT_FDCWD.to_le_bytes());
@@ -523,14 +549,18 @@ mod tests {
     }
 
     #[test]
-    fn at_a_gate_without_a_program_it_stops_with_enoexec() {
+    fn at_a_gate_without_a_program_or_the_gates_path_it_stops_with_enoexec() {
         let (_dir, stub) = stub_file_for("prog", true);
-        for args in [&[][..], &["/bin/true"][..]] {
-            let out = Command::new(&stub)
-                .arg0(format!("{GATE_PATH}0"))
-                .args(args)
-                .output()
-                .unwrap();
+        let gate = format!("{GATE_PATH}0");
+        // Entered again through /proc/self/exe: the script's path comes first.
+        let cases = [
+            (gate.as_str(), &[][..]),
+            (gate.as_str(), &["/bin/true"][..]),
+            ("/proc/self/exe", &["/evil.sh", "a", "b"][..]),
+            ("/proc/self/fdX0", &["/bin/true", "true"][..]),
+        ];
+        for (arg0, args) in cases {
+            let out = Command::new(&stub).arg0(arg0).args(args).output().unwrap();
             let want = format!(
                 "{}{}\n",
                 crate::kernel::process::exec_error_prefix("prog"),

@@ -210,7 +210,7 @@ fn gate_release(req: &Request) -> Option<CleanPages> {
 /// the hooks run at once; their failure goes to the parent on the channel,
 /// which is still open (and closes on exec). With the exec stub, the stub
 /// waits at the gate instead: the container waiting for `start` is a
-/// process of a few KiB that never ran the runtime's binary from the host.
+/// process of a few KiB, no longer the runtime's binary.
 fn after_ready(req: &Request, chan: &Channel, ready: Ready) -> Result<Infallible> {
     let Some(gate) = req.gate else {
         if let Err(e) = (req.hooks)(HookKind::StartContainer, ready.pid) {
