@@ -269,7 +269,7 @@ fn a_cgroup_holding_a_process_is_refused() {
     let rt = Runtime::under_test();
     let b = Bundle::new();
     let name = format!("nook-test-busy-{}", std::process::id());
-    let mut sleeper = std::process::Command::new("sleep")
+    let sleeper = std::process::Command::new("sleep")
         .arg("100")
         .spawn()
         .unwrap();
@@ -278,6 +278,11 @@ fn a_cgroup_holding_a_process_is_refused() {
         .iter()
         .map(|h| std::path::Path::new("/sys/fs/cgroup").join(h).join(&name))
         .collect();
+    // Gone however the test ends: the host's cgroups are not ours to leave things in.
+    let mut busy = Busy {
+        sleeper,
+        dirs: hierarchies.clone(),
+    };
     for dir in &hierarchies {
         std::fs::create_dir(dir).unwrap();
         std::fs::write(dir.join("cgroup.procs"), &pid).unwrap();
@@ -292,11 +297,7 @@ fn a_cgroup_holding_a_process_is_refused() {
         .iter()
         .map(|d| std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default())
         .collect();
-    sleeper.kill().ok();
-    sleeper.wait().ok();
-    for dir in &hierarchies {
-        let _ = std::fs::remove_dir(dir);
-    }
+    busy.clear();
     out.failed();
     assert!(
         runtime_tests::error_text(&out).contains("is not empty"),
@@ -314,4 +315,26 @@ fn a_cgroup_holding_a_process_is_refused() {
         .collect();
     assert!(left.is_empty(), "cgroups left: {left:?}");
     assert_nothing_left(&b, &rt, &id);
+}
+
+/// A process in cgroups made for a test: killed and the cgroups removed.
+struct Busy {
+    sleeper: std::process::Child,
+    dirs: Vec<std::path::PathBuf>,
+}
+
+impl Busy {
+    fn clear(&mut self) {
+        self.sleeper.kill().ok();
+        self.sleeper.wait().ok();
+        for dir in self.dirs.drain(..) {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.clear();
+    }
 }
