@@ -116,9 +116,11 @@ test-cgroup2:
 	  mkdir -p target; echo "SKIP test-cgroup2: runtime-tests/tests/cgroup_v2.rs not written yet" | tee -a $(SKIP_LOG); \
 	else \
 	  $(MAKE) vm-deps build fixtures && \
-	  $(CARGO) test -p runtime-tests --test cgroup_v2 --test cgroup_v2_delegated --no-run && \
+	  $(CARGO) test -p runtime-tests --test cgroup_v2 --test cgroup_v2_delegated --test security --no-run && \
 	  CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=$(CURDIR)/scripts/run-in-vm.sh VM_RW=$(CURDIR) \
-	    NOOK_TEST_MODE=root NOOK_SKIP_LOG=$(SKIP_LOG) VM_TIMEOUT=1500 $(CARGO) test -p runtime-tests --test cgroup_v2 --test cgroup_v2_delegated -- --include-ignored; \
+	    NOOK_TEST_MODE=root NOOK_SKIP_LOG=$(SKIP_LOG) VM_TIMEOUT=1500 $(CARGO) test -p runtime-tests --test cgroup_v2 --test cgroup_v2_delegated -- --include-ignored && \
+	  CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=$(CURDIR)/scripts/run-in-vm.sh VM_RW=$(CURDIR) \
+	    NOOK_TEST_MODE=root NOOK_SKIP_LOG=$(SKIP_LOG) VM_TIMEOUT=300 $(CARGO) test -p runtime-tests --test security -- --exact exec_runs_the_runtime_from_a_read_only_overlay_of_its_binary; \
 	fi
 
 test: deps

@@ -260,3 +260,61 @@ fn a_proc_self_exe_program_started_later_never_runs_the_host_binary() {
     rt.delete_force(&id).ok();
     assert_nothing_left(&b, &rt, &id);
 }
+
+/// `exec` runs the runtime from a read-only overlayfs view of its binary, not from a
+/// 4 MiB memfd copy made at every `exec`, wherever overlayfs takes the binary's
+/// directory as a layer. The binary is copied to /tmp first (the v2 guest sees the
+/// build tree over 9p, which overlayfs refuses); there the kernel (6.1) also refuses a
+/// detached mount as the second layer, which the host's kernel takes
+/// (`make test-cgroup2` runs this test in the guest too).
+#[test]
+fn exec_runs_the_runtime_from_a_read_only_overlay_of_its_binary() {
+    if is_runc() {
+        runtime_tests::skip!("runc 1.1.5 copies itself into a memfd by design");
+    }
+    if runtime_tests::mode() != runtime_tests::Mode::Root {
+        runtime_tests::skip!("an overlayfs mount needs real root: elsewhere the copy is the way");
+    }
+    let dir = fresh_dir("nook-exe-");
+    let copy = dir.join("nook-runtime");
+    fs::copy(Runtime::under_test().binary(), &copy).expect("copy the runtime");
+    let rt = Runtime::with_binary(&copy);
+    let b = Bundle::new();
+    b.save_with(|c| c["process"]["args"] = json!(["/bin/sleep", "100"]));
+    let id = rt.new_id();
+    rt.run_saved(&b, &id, &["--detach"]).ok();
+    let mut exec = rt
+        .command(&["exec", &id, "/bin/sleep", "100"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn exec");
+    // Once re-executed, the runtime's exe is no longer the file it was started from.
+    let link = format!("/proc/{}/exe", exec.id());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let exe = loop {
+        let exe = fs::read_link(&link).unwrap_or_default();
+        if exe != copy || std::time::Instant::now() > deadline {
+            break exe;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let fs_type = nix::sys::statfs::statfs(Path::new(&link)).map(|s| s.filesystem_type());
+    let filesystems = fs::read_to_string("/proc/filesystems").unwrap_or_default();
+    rt.delete_force(&id).ok();
+    exec.wait().ok();
+    fs::remove_dir_all(&dir).ok();
+    assert_nothing_left(&b, &rt, &id);
+    assert_ne!(exe, copy, "exec never re-executed itself");
+    if exe.to_string_lossy().starts_with("/memfd:")
+        && !filesystems.lines().any(|l| l.ends_with("\toverlay"))
+    {
+        runtime_tests::skip!("no overlayfs in this kernel: the memfd copy is the way");
+    }
+    assert_eq!(
+        fs_type.ok(),
+        Some(nix::sys::statfs::OVERLAYFS_SUPER_MAGIC),
+        "exec runs from {}, not from a read-only overlay of its binary",
+        exe.display()
+    );
+}

@@ -4,7 +4,10 @@
 //!
 //! Fast path (real root, kernel 5.2+): re-exec through a detached, read-only
 //! overlayfs mount whose only layers are the binary's directory and an empty
-//! detached tmpfs (an overlay without an upper layer needs two). An overlay
+//! detached tmpfs (an overlay without an upper layer needs two; older kernels,
+//! 6.1 among them, refuse a detached layer, and there the second is the host's
+//! /dev: only the binary's own name is ever looked up, in the top layer, so what
+//! the second holds never matters). An overlay
 //! without an upper layer can never be made writable (not even by a remount
 //! with CAP_SYS_ADMIN), the mount is in no mount namespace so nothing can reach
 //! it except through the process's own exe link, and the page cache is the
@@ -80,14 +83,40 @@ fn readonly_overlay_exe() -> Option<OwnedFd> {
     if dir.is_empty() || dir.iter().any(|b| matches!(b, b':' | b',' | b'\\')) {
         return None;
     }
-    // The second layer: the root of an empty detached tmpfs (layers may not overlap).
-    let empty = sys_fsopen(c"tmpfs")?;
-    sys_fsconfig_create(&empty)?;
-    let empty = sys_fsmount(&empty)?;
-    let second = format!("/proc/self/fd/{}", empty.as_raw_fd());
-    let lower = CString::new([dir, b":", second.as_bytes()].concat()).ok()?;
+    // The second layer, below the binary's directory (only the binary's name
+    // is looked up, and it is found in the top layer, so what the second holds
+    // never matters): the root of an empty detached tmpfs. Older kernels (6.1
+    // in the v2 guest) refuse a detached mount as a layer ("failed to clone
+    // lowerpath"): there, the host's /dev, a directory on every Linux system,
+    // unless it nests with the binary's directory (overlayfs refuses that).
+    let empty = sys_fsopen(c"tmpfs").and_then(|fs| {
+        sys_fsconfig_create(&fs)?;
+        sys_fsmount(&fs)
+    });
+    if let Some(empty) = &empty {
+        let second = format!("/proc/self/fd/{}", empty.as_raw_fd());
+        if let Some(exe) = overlay_file(dir, second.as_bytes(), name) {
+            return Some(exe);
+        }
+    }
+    let attached = ATTACHED_SECOND_LAYER.as_bytes();
+    let nested = |a: &[u8], b: &[u8]| a == b || a.starts_with(&[b, b"/"].concat());
+    if nested(dir, attached) || nested(attached, dir) || dir == b"/" {
+        return None;
+    }
+    overlay_file(dir, attached, name)
+}
+
+/// The second layer where a detached one is refused.
+const ATTACHED_SECOND_LAYER: &str = "/dev";
+
+/// `name` in a new detached read-only overlayfs of the directory `top` over
+/// `below` (both lower layers: with no upper layer it is never writable),
+/// opened O_PATH.
+fn overlay_file(top: &[u8], below: &[u8], name: &std::ffi::OsStr) -> Option<OwnedFd> {
+    let layers = CString::new([top, b":", below].concat()).ok()?;
     let fs = sys_fsopen(c"overlay")?;
-    sys_fsconfig_string(&fs, c"lowerdir", &lower)?;
+    sys_fsconfig_string(&fs, c"lowerdir", &layers)?;
     sys_fsconfig_create(&fs)?;
     let mnt = sys_fsmount(&fs)?;
     nix::fcntl::openat(
