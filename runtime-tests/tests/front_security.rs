@@ -121,3 +121,32 @@ fn seccomp_unconfined_custom_profile_and_no_new_privileges() {
     assert!(o.stderr.contains("Operation not permitted"), "{}", o.stderr);
     assert!(o.stdout.contains("Seccomp:\t2"), "{}", o.stdout);
 }
+
+/// A `#!/proc/self/exe` program (CVE-2019-5736's entry) never runs nook's file on
+/// the host: `__create` gives init the exec stub (container::sealing), the script
+/// re-enters the stub, which stops with "Exec format error" (exit 127). Run from
+/// nook's file, the script would start nook itself ("unrecognized subcommand" from
+/// a static build; the loader the image lacks from a debug one). As uid 1000 with
+/// docker's capabilities (not all ambient) `__create` re-executes from a sealed
+/// view of nook instead, after which the snapshot is still mounted, once.
+#[test]
+fn a_proc_self_exe_program_never_runs_the_host_nook() {
+    let _s = serial();
+    let n = setup!();
+    let dir = config_support::Scratch::new("nook-selfexe-");
+    let script = dir.join("evil.sh");
+    std::fs::write(&script, "#!/proc/self/exe\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let vol = format!("{}:/x", dir.display());
+    let o = n.run(&["run", "--rm", "-v", &vol, "busybox", "/x/evil.sh", "a"]);
+    assert_eq!(o.code, 127, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("exec: \"/x/evil.sh\": Exec format error"),
+        "the program did not end in the exec stub: {}",
+        o.stderr
+    );
+    if runtime_tests::mode() == runtime_tests::Mode::Root {
+        let out = n.ok(&["run", "--rm", "-u", "1000", "busybox", "ls", "/bin/busybox"]);
+        assert_eq!(out, "/bin/busybox\n");
+    }
+}

@@ -40,11 +40,11 @@ fn main() {
         }
         _ => {}
     }
-    // Commands that fork processes into a container run from a sealed copy
-    // of this binary, as nook-runtime does, so nothing in a container can
-    // reach the host's file. The monitor itself stays on the on-disk binary.
-    let forks = matches!(cli.command, Command::CreateHelper(_))
-        || matches!(cli.command.container_op(), Some(Op::Exec(_)));
+    // `exec` runs from a sealed copy of this binary, as nook-runtime's does,
+    // so nothing in a container can reach the host's file; `__create` decides
+    // once it has read the config, as nook-runtime's `create` does
+    // (container::sealing). The monitor itself stays on the on-disk binary.
+    let forks = matches!(cli.command.container_op(), Some(Op::Exec(_)));
     if forks && !nook::kernel::selfexe::is_sealed_copy() {
         let Err(e) = nook::kernel::selfexe::reexec_sealed();
         eprintln!("nook: {}", e.one_line());

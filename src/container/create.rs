@@ -48,6 +48,21 @@ pub enum LimitPolicy {
 /// nothing is left: no state directory, no process (mounts die with init's
 /// mount namespace).
 pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::Launched> {
+    create_then(store, id, opts, || Ok(()))
+}
+
+/// `create`, running `ready` once this process is the one that goes on to make
+/// the container: after the config is read and the choice between the exec
+/// stub and a re-exec from a sealed view is made (container::sealing: a
+/// re-exec starts the whole command again), before anything is made. `nook
+/// __create` mounts the container's snapshot there, so it is mounted once, by
+/// the process that stays.
+pub fn create_then(
+    store: &Store,
+    id: &str,
+    opts: &CreateOptions,
+    ready: impl FnOnce() -> Result<()>,
+) -> Result<launch::Launched> {
     let bundle =
         std::fs::canonicalize(&opts.bundle).map_err(|e| Error::io("bundle", &opts.bundle, e))?;
     let mut spec = crate::spec::load(&bundle)?;
@@ -85,6 +100,7 @@ pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<launch::L
     // Before anything is made: the exec stub, or a re-exec from a sealed view.
     let gateless = starts_without_gate(opts);
     let stub = super::sealing::prepare(&plan, gateless)?;
+    ready()?;
     let entry = store.claim(id)?;
     let steps = in_steps(&plan, &host);
     let made = match steps {

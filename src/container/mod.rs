@@ -15,7 +15,7 @@ pub mod seccomp_cache;
 pub mod state;
 pub mod store;
 
-pub use create::{create, CreateOptions, LimitPolicy};
+pub use create::{create, create_then, CreateOptions, LimitPolicy};
 pub use lifecycle::*;
 pub use run::run;
 pub use state::{Saved, Status};

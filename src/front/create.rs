@@ -1,6 +1,8 @@
-//! `nook __create ID`: the short-lived helper the monitor spawns, running
-//! from the sealed copy of nook (as every process that forks container
-//! processes does). In a mount namespace of its own it mounts the overlay
+//! `nook __create ID`: the short-lived helper the monitor spawns. Like
+//! `nook-runtime create`, it gives init the exec stub where that is safe and
+//! re-executes from a sealed view of nook otherwise (container::sealing), so
+//! no container process can reach nook's file on the host. In a mount
+//! namespace of its own it mounts the overlay
 //! snapshot, creates the container through the runtime library, sends init's
 //! pid (and the pty master) to the monitor's socket, and exits: init, now an
 //! orphan, is reparented to the monitor (a subreaper). The mount lives on in
@@ -58,17 +60,6 @@ pub fn helper(store: &Store, id: &str) -> i32 {
 
 fn create(store: &Store, id: &str) -> Result<crate::launch::Launched> {
     let rec = containers::read_record(store, id)?;
-    crate::kernel::namespace::create(CloneFlags::CLONE_NEWNS)?;
-    crate::kernel::mount::set_propagation(Path::new("/"), MsFlags::MS_REC | MsFlags::MS_SLAVE)?;
-    if let Some(data) = &rec.overlay {
-        crate::kernel::mount::mount(
-            Some(Path::new("overlay")),
-            &rec.rootfs,
-            Some("overlay"),
-            MsFlags::empty(),
-            Some(data),
-        )?;
-    }
     let runtime = containers::runtime(store);
     // State left by a container that ended unseen is dropped first.
     if let Ok(v) = crate::container::state(&runtime, id) {
@@ -85,5 +76,21 @@ fn create(store: &Store, id: &str) -> Result<crate::launch::Launched> {
         },
         ..Default::default()
     };
-    crate::container::create(&runtime, id, &opts)
+    // The snapshot is mounted once the runtime library has chosen between the
+    // exec stub and a re-exec from a sealed view, which would start this
+    // helper again.
+    crate::container::create_then(&runtime, id, &opts, || {
+        crate::kernel::namespace::create(CloneFlags::CLONE_NEWNS)?;
+        crate::kernel::mount::set_propagation(Path::new("/"), MsFlags::MS_REC | MsFlags::MS_SLAVE)?;
+        match &rec.overlay {
+            Some(data) => crate::kernel::mount::mount(
+                Some(Path::new("overlay")),
+                &rec.rootfs,
+                Some("overlay"),
+                MsFlags::empty(),
+                Some(data),
+            ),
+            None => Ok(()),
+        }
+    })
 }
