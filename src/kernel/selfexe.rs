@@ -3,11 +3,11 @@
 //! and overwrite it (the CVE-2019-5736 class).
 //!
 //! Fast path (real root, kernel 5.2+): re-exec through a detached, read-only
-//! overlayfs mount whose only layers are the binary's directory and an empty
-//! detached tmpfs (an overlay without an upper layer needs two; older kernels,
-//! 6.1 among them, refuse a detached layer, and there the second is the host's
-//! /dev: only the binary's own name is ever looked up, in the top layer, so what
-//! the second holds never matters). An overlay
+//! overlayfs mount whose only layers are the binary's directory and, below it,
+//! the host's /dev (an overlay without an upper layer needs two; only the
+//! binary's own name is ever looked up, in the top layer, so what the second
+//! holds never matters; an empty detached tmpfs where /dev would nest with
+//! the binary's directory, which some kernels refuse: 6.1 does, 6.18 not). An overlay
 //! without an upper layer can never be made writable (not even by a remount
 //! with CAP_SYS_ADMIN), the mount is in no mount namespace so nothing can reach
 //! it except through the process's own exe link, and the page cache is the
@@ -85,29 +85,26 @@ fn readonly_overlay_exe() -> Option<OwnedFd> {
     }
     // The second layer, below the binary's directory (only the binary's name
     // is looked up, and it is found in the top layer, so what the second holds
-    // never matters): the root of an empty detached tmpfs. Older kernels (6.1
-    // in the v2 guest) refuse a detached mount as a layer ("failed to clone
-    // lowerpath"): there, the host's /dev, a directory on every Linux system,
-    // unless it nests with the binary's directory (overlayfs refuses that).
-    let empty = sys_fsopen(c"tmpfs").and_then(|fs| {
-        sys_fsconfig_create(&fs)?;
-        sys_fsmount(&fs)
-    });
-    if let Some(empty) = &empty {
-        let second = format!("/proc/self/fd/{}", empty.as_raw_fd());
-        if let Some(exe) = overlay_file(dir, second.as_bytes(), name) {
+    // never matters): the host's /dev, a directory on every Linux system,
+    // unless it nests with the binary's directory (overlayfs refuses that);
+    // then the root of an empty detached tmpfs, which some kernels refuse as a
+    // layer (6.1 does, 6.18 not; each refusal a line in the kernel log: "failed
+    // to clone lowerpath"), hence not first.
+    let attached = ATTACHED_SECOND_LAYER.as_bytes();
+    let nested = |a: &[u8], b: &[u8]| a == b || a.starts_with(&[b, b"/"].concat());
+    if !(nested(dir, attached) || nested(attached, dir) || dir == b"/") {
+        if let Some(exe) = overlay_file(dir, attached, name) {
             return Some(exe);
         }
     }
-    let attached = ATTACHED_SECOND_LAYER.as_bytes();
-    let nested = |a: &[u8], b: &[u8]| a == b || a.starts_with(&[b, b"/"].concat());
-    if nested(dir, attached) || nested(attached, dir) || dir == b"/" {
-        return None;
-    }
-    overlay_file(dir, attached, name)
+    let empty = sys_fsopen(c"tmpfs")?;
+    sys_fsconfig_create(&empty)?;
+    let empty = sys_fsmount(&empty)?;
+    let second = format!("/proc/self/fd/{}", empty.as_raw_fd());
+    overlay_file(dir, second.as_bytes(), name)
 }
 
-/// The second layer where a detached one is refused.
+/// The second layer, where it does not nest with the binary's directory.
 const ATTACHED_SECOND_LAYER: &str = "/dev";
 
 /// `name` in a new detached read-only overlayfs of the directory `top` over
